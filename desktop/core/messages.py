@@ -1,0 +1,130 @@
+"""The immutable messages that cross between the worker thread and the UI.
+
+Jobs go in; progress, previews, results and exactly one terminal message (Done, Cancelled or
+Failed) per job come out. Nothing mutable ever crosses a thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+from desktop.core.params import GenerationParams
+
+_job_ids = itertools.count(1)
+
+
+def next_job_id() -> int:
+    return next(_job_ids)
+
+
+@dataclass(frozen=True)
+class RgbImage:
+    """Packed 8-bit RGB pixels, row by row; the one picture type that crosses threads."""
+
+    width: int
+    height: int
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.data) != self.width * self.height * 3:
+            raise ValueError(f"RgbImage {self.width}x{self.height} needs {self.width * self.height * 3} bytes, got {len(self.data)}")
+
+    def to_pil(self):
+        from PIL import Image
+
+        return Image.frombytes("RGB", (self.width, self.height), self.data)
+
+    @classmethod
+    def from_pil(cls, image) -> "RgbImage":
+        rgb = image.convert("RGB")
+        return cls(rgb.width, rgb.height, rgb.tobytes())
+
+
+# ------------------------------------------------------------------ jobs (UI -> worker)
+@dataclass(frozen=True)
+class GenerateJob:
+    """Make one image (or a batch) from GenerationParams; init_image/mask for img2img and inpaint."""
+
+    params: GenerationParams
+    model_path: str
+    family: str = ""
+    init_image: RgbImage | None = None
+    mask: bytes | None = None  # 8-bit, width*height, 255 = repaint
+    job_id: int = field(default_factory=next_job_id)
+
+
+@dataclass(frozen=True)
+class LoadModelJob:
+    """Load (and keep) a model so the next generation starts at once."""
+
+    model_path: str
+    family: str = ""
+    job_id: int = field(default_factory=next_job_id)
+
+
+# ------------------------------------------------------------------ events (worker -> UI)
+@dataclass(frozen=True)
+class Started:
+    job_id: int
+    what: str
+
+
+@dataclass(frozen=True)
+class Progress:
+    job_id: int
+    step: int
+    total: int
+    elapsed_s: float
+
+    @property
+    def eta_s(self) -> float | None:
+        if self.step <= 0:
+            return None
+        return self.elapsed_s / self.step * (self.total - self.step)
+
+
+@dataclass(frozen=True)
+class Preview:
+    job_id: int
+    step: int
+    image: RgbImage
+
+
+@dataclass(frozen=True)
+class ImageResult:
+    job_id: int
+    image: RgbImage
+    params: GenerationParams
+    index: int = 0
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Status:
+    """Something the status bar should say (model loaded, device, memory decisions)."""
+
+    text: str
+    device: str = ""
+    model: str = ""
+
+
+@dataclass(frozen=True)
+class Done:
+    job_id: int
+    seconds: float = 0.0
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    job_id: int
+    reason: str = "cancelled"
+
+
+@dataclass(frozen=True)
+class Failed:
+    job_id: int
+    message: str
+
+
+TERMINAL = (Done, Cancelled, Failed)

@@ -1,0 +1,207 @@
+"""Model discovery: find the models a user has, say what each is, and what is wrong with a broken one.
+
+Sources: the app's models folder, folders the user added, and the Hugging Face cache
+(models--org--name/snapshots/<rev>/). Only reads small JSON files; never imports torch or the hub.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+# kinds
+DIFFUSERS = "checkpoint"  # a diffusers-format folder (model_index.json)
+SINGLE_FILE = "checkpoint file"  # one .safetensors checkpoint
+CHAT = "chat model"
+LORA = "LoRA"
+VAE = "VAE"
+TAESD = "TAESD"
+
+# families
+SD1 = "SD 1.x"
+SD2 = "SD 2.x"
+SDXL = "SDXL"
+UNKNOWN = "unknown"
+
+IMAGE_KINDS = (DIFFUSERS, SINGLE_FILE)
+# subfolders of the models folder that hold other things than whole models
+RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads"}
+
+_SDXL_PIPELINES = {"StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"}
+_SD_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"}
+_REQUIRED_SD = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    """One model on disk: what it is, where it lives, and whether it can be used."""
+
+    name: str
+    path: str
+    kind: str
+    family: str = UNKNOWN
+    size_bytes: int = 0
+    source: str = "models folder"
+    problem: str = ""  # empty when the model is complete and usable offline
+
+    @property
+    def usable(self) -> bool:
+        return not self.problem
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def folder_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.stat(os.path.join(root, name)).st_size  # follows HF cache symlinks
+            except OSError:
+                pass
+    return total
+
+
+def _has_weights(folder: Path) -> bool:
+    if not folder.is_dir():
+        return False
+    return any(
+        p.suffix in (".safetensors", ".bin") and p.stat().st_size > 0 for p in folder.iterdir() if p.exists()
+    )
+
+
+def diffusers_family(folder: Path) -> str:
+    index = _read_json(folder / "model_index.json") or {}
+    cls = index.get("_class_name", "")
+    if cls in _SDXL_PIPELINES or "text_encoder_2" in index:
+        return SDXL
+    unet = _read_json(folder / "unet" / "config.json") or {}
+    if unet.get("addition_embed_type") == "text_time":
+        return SDXL
+    if cls in _SD_PIPELINES or unet:
+        return SD2 if unet.get("cross_attention_dim") == 1024 else SD1
+    return UNKNOWN
+
+
+def check_diffusers_folder(folder: Path) -> str:
+    """Empty string when the folder is a complete pipeline, otherwise what is missing."""
+    index = _read_json(folder / "model_index.json")
+    if index is None:
+        return f"{folder} has no readable model_index.json: it is not a diffusers model folder"
+    family = diffusers_family(folder)
+    required = list(_REQUIRED_SD) + (["text_encoder_2", "tokenizer_2"] if family == SDXL else [])
+    missing = []
+    for part in required:
+        sub = folder / part
+        if part in ("tokenizer", "tokenizer_2", "scheduler"):
+            if not sub.is_dir() or not any(sub.iterdir()):
+                missing.append(part)
+        elif not (sub / "config.json").exists() or not _has_weights(sub):
+            missing.append(f"{part} weights")
+    if missing:
+        return f"{folder} is incomplete (half-copied?): missing {', '.join(missing)}"
+    return ""
+
+
+def check_chat_folder(folder: Path) -> str:
+    config = _read_json(folder / "config.json") or {}
+    if not any(str(a).endswith("ForCausalLM") for a in config.get("architectures", [])):
+        return f"{folder} is not a causal language model"
+    if not _has_weights(folder):
+        return f"{folder} has no weights (.safetensors)"
+    tok = _read_json(folder / "tokenizer_config.json") or {}
+    if not tok.get("chat_template") and not (folder / "chat_template.jinja").exists():
+        return f"{folder} has no chat template: Atelier will use a plain ChatML template"
+    return ""
+
+
+def identify_folder(folder: Path, name: str, source: str) -> ModelEntry | None:
+    """Say what a folder holds, or None when it holds no model at all."""
+    if (folder / "model_index.json").exists():
+        return ModelEntry(
+            name=name, path=str(folder), kind=DIFFUSERS, family=diffusers_family(folder),
+            size_bytes=folder_size(folder), source=source, problem=check_diffusers_folder(folder),
+        )
+    config = _read_json(folder / "config.json")
+    if config and any(str(a).endswith("ForCausalLM") for a in config.get("architectures", [])):
+        problem = check_chat_folder(folder)
+        # a missing template is a warning, not a refusal
+        usable_problem = "" if problem.endswith("plain ChatML template") else problem
+        return ModelEntry(name=name, path=str(folder), kind=CHAT, family=str(config.get("model_type", UNKNOWN)),
+                          size_bytes=folder_size(folder), source=source, problem=usable_problem)
+    return None
+
+
+def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
+    entries: list[ModelEntry] = []
+    if not root.is_dir():
+        return entries
+    for child in sorted(root.iterdir()):
+        if child.name.startswith("."):
+            continue
+        if child.is_dir():
+            entry = identify_folder(child, child.name, source)
+            if entry is not None:
+                entries.append(entry)
+            elif child.name not in RESERVED_SUBFOLDERS and any(child.iterdir()):
+                entries.append(ModelEntry(
+                    name=child.name, path=str(child), kind=DIFFUSERS, source=source,
+                    problem=f"{child} is not a model folder: it has neither model_index.json (image "
+                            "model) nor config.json (chat model)"))
+    return entries
+
+
+def _scan_hf_cache(cache: Path) -> list[ModelEntry]:
+    entries: list[ModelEntry] = []
+    if not cache.is_dir():
+        return entries
+    for repo in sorted(cache.glob("models--*")):
+        snapshots = repo / "snapshots"
+        if not snapshots.is_dir():
+            continue
+        revisions = sorted(snapshots.iterdir(), key=lambda p: p.stat().st_mtime, reverse=True)
+        name = repo.name[len("models--"):].replace("--", "/")
+        for rev in revisions:
+            entry = identify_folder(rev, name, "Hugging Face cache")
+            if entry is not None:
+                entries.append(entry)
+                break
+    return entries
+
+
+def discover_models(folders: list[Path], hf_cache: Path | None = None) -> list[ModelEntry]:
+    """Every model in the given folders (the first is the app's models folder) and the HF cache."""
+    entries: list[ModelEntry] = []
+    for index, folder in enumerate(folders):
+        entries += _scan_folder(Path(folder), "models folder" if index == 0 else f"folder {folder}")
+    if hf_cache is not None:
+        entries += _scan_hf_cache(hf_cache)
+    return entries
+
+
+def resolve_model(ref: str, entries: list[ModelEntry]) -> ModelEntry:
+    """Find a model by path or by name (exact, then case-insensitive); raise LookupError with advice."""
+    path = Path(ref).expanduser()
+    if path.exists():
+        if path.is_dir():
+            entry = identify_folder(path.resolve(), path.name, "path")
+            if entry is None:
+                raise LookupError(
+                    f"{path} is not a model folder: it has neither model_index.json (image model) nor "
+                    "config.json (chat model)")
+            return entry
+        raise LookupError(f"{path} is a file; import single-file checkpoints with 'main.py models import {path}'")
+    for match in (lambda e: e.name == ref, lambda e: e.name.lower() == ref.lower()):
+        found = [e for e in entries if match(e)]
+        if found:
+            return found[0]
+    names = ", ".join(sorted({e.name for e in entries})) or "none found"
+    raise LookupError(f"no model named {ref!r}; known models: {names}")

@@ -1,0 +1,125 @@
+"""Generation parameters: one frozen, validated value that the UI, the CLI and the engine share."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from dataclasses import dataclass, field
+
+MIN_SIDE = 64
+MAX_SIDE = 4096
+SIZE_STEP = 8
+MAX_STEPS = 150
+MAX_GUIDANCE = 30.0
+MAX_SEED = 2**32 - 1
+# Pixels one image may have before we refuse it. The real limit is memory; this is the cap
+# applied when nothing better is known (2048 x 2048, four times SDXL's native size).
+DEFAULT_MAX_PIXELS = 2048 * 2048
+
+SCHEDULERS = ("Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "LCM")
+MODES = ("txt2img", "img2img", "inpaint", "outpaint")
+
+
+class ParamError(ValueError):
+    """A parameter a person typed is wrong; the message says what to do instead."""
+
+
+def nearest_valid_side(value: int) -> int:
+    """Snap a width or height to the nearest multiple of 8 inside [64, 4096]."""
+    snapped = int(round(value / SIZE_STEP)) * SIZE_STEP
+    return max(MIN_SIDE, min(MAX_SIDE, snapped))
+
+
+def check_side(name: str, value: int) -> None:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise ParamError(f"{name} must be a whole number of pixels, got {value!r}")
+    if value % SIZE_STEP or value < MIN_SIDE or value > MAX_SIDE:
+        raise ParamError(
+            f"{name} {value} is not allowed: use a multiple of {SIZE_STEP} between {MIN_SIDE} and "
+            f"{MAX_SIDE} (nearest valid: {nearest_valid_side(value)})"
+        )
+
+
+def check_size(width: int, height: int, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    """The one size rule, applied the same way in the UI and on the command line."""
+    check_side("width", width)
+    check_side("height", height)
+    if width * height > max_pixels:
+        side = int((max_pixels) ** 0.5) // SIZE_STEP * SIZE_STEP
+        raise ParamError(
+            f"{width}x{height} needs more memory than this machine allows for one image: keep "
+            f"width x height at or below {max_pixels:,} pixels (for example {side}x{side})"
+        )
+
+
+def random_seed() -> int:
+    return random.randint(0, MAX_SEED)
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Everything that decides the pixels of one image; validated on creation."""
+
+    prompt: str = ""
+    negative_prompt: str = ""
+    model: str = ""
+    width: int = 512
+    height: int = 512
+    steps: int = 20
+    guidance: float = 7.0
+    scheduler: str = "Euler a"
+    seed: int = 0
+    mode: str = "txt2img"
+    strength: float = 0.75
+    batch_size: int = 1
+    loras: tuple[tuple[str, float], ...] = ()
+    vae: str = ""
+    original_prompt: str = ""  # set when the prompt was rewritten by the assistant
+    extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def __post_init__(self) -> None:
+        check_size(self.width, self.height)
+        if not isinstance(self.steps, int) or isinstance(self.steps, bool) or not 1 <= self.steps <= MAX_STEPS:
+            raise ParamError(f"steps must be a whole number from 1 to {MAX_STEPS}, got {self.steps!r}")
+        if not isinstance(self.guidance, (int, float)) or not 0.0 <= float(self.guidance) <= MAX_GUIDANCE:
+            raise ParamError(f"guidance must be a number from 0 to {MAX_GUIDANCE:g}, got {self.guidance!r}")
+        object.__setattr__(self, "guidance", float(self.guidance))
+        if self.scheduler not in SCHEDULERS:
+            raise ParamError(f"unknown scheduler {self.scheduler!r}: choose one of {', '.join(SCHEDULERS)}")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or not 0 <= self.seed <= MAX_SEED:
+            raise ParamError(f"seed must be a whole number from 0 to {MAX_SEED}, got {self.seed!r}")
+        if self.mode not in MODES:
+            raise ParamError(f"unknown mode {self.mode!r}: choose one of {', '.join(MODES)}")
+        if not 0.0 < float(self.strength) <= 1.0:
+            raise ParamError(f"strength must be above 0 and at most 1, got {self.strength!r}")
+        if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 16:
+            raise ParamError(f"batch size must be from 1 to 16, got {self.batch_size!r}")
+
+    def replace(self, **changes) -> "GenerationParams":
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict:
+        data = dataclasses.asdict(self)
+        data["loras"] = [list(item) for item in self.loras]
+        data["extra"] = dict(self.extra)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "GenerationParams":
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "loras" in values:
+            values["loras"] = tuple((str(n), float(w)) for n, w in values["loras"])
+        if "extra" in values:
+            extra = values["extra"]
+            values["extra"] = tuple((str(k), str(v)) for k, v in (extra.items() if isinstance(extra, dict) else extra))
+        return cls(**values)
+
+
+def parse_number(name: str, text: str, kind: type = int):
+    """Turn what a person typed into a number, or say clearly why not."""
+    try:
+        return kind(str(text).strip())
+    except (TypeError, ValueError):
+        what = "a whole number" if kind is int else "a number"
+        raise ParamError(f"{name} must be {what}, got {text!r}") from None

@@ -1,0 +1,1 @@
+"""The only home of torch, diffusers and transformers. No Qt."""

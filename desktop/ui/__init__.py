@@ -1,0 +1,1 @@
+"""Widgets. No torch."""
