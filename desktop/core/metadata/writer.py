@@ -1,0 +1,120 @@
+"""Writing Atelier's metadata into PNG, JPEG and WebP files: A1111 text, Atelier's record, XMP."""
+
+from __future__ import annotations
+
+import io
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from desktop.core.atomic import write_bytes_atomic
+from desktop.core.metadata import a1111, atelier, xmp
+from desktop.core.metadata.image_text import EXIF_IFD, USER_COMMENT
+from desktop.core.params import GenerationParams
+
+log = logging.getLogger(__name__)
+
+FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}
+_APP1_LIMIT = 65_000  # a JPEG APP1 segment (EXIF or XMP) holds at most 64 KB
+
+
+@dataclass(frozen=True)
+class GenerationTexts:
+    """The three texts every Atelier image carries."""
+
+    parameters: str  # A1111 `parameters`
+    record: str  # Atelier's JSON
+    description: str  # the prompt, for XMP dc:description
+    created: float
+
+
+def generation_texts(
+    params: GenerationParams,
+    *,
+    model_name: str = "",
+    model_hash: str = "",
+    seconds: float = 0.0,
+    extra: dict | None = None,
+    created: float | None = None,
+) -> GenerationTexts:
+    created = time.time() if created is None else created
+    record = atelier.build_record(
+        params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra, created=created
+    )
+    return GenerationTexts(
+        parameters=a1111.format_parameters(params, model_name=model_name, model_hash=model_hash),
+        record=atelier.dumps(record),
+        description=params.prompt,
+        created=created,
+    )
+
+
+def png_bytes(image, texts: GenerationTexts) -> bytes:
+    """The PNG file: `parameters` (tEXt, or iTXt when not Latin-1), `atelier` iTXt and an XMP iTXt."""
+    from PIL.PngImagePlugin import PngInfo
+
+    info = PngInfo()
+    info.add_text("parameters", texts.parameters)
+    info.add_itxt(atelier.KEY, texts.record)
+    info.add_itxt(xmp.PNG_KEY, xmp.build_packet(description=texts.description, created=texts.created))
+    if image.mode not in ("RGB", "RGBA", "L", "LA", "I;16"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def _exif_bytes(parameters: str) -> bytes:
+    from PIL import Image
+
+    exif = Image.Exif()
+    # A1111 (through piexif) writes "UNICODE\0" + UTF-16 big-endian, and reads it back the same way.
+    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + parameters.encode("utf-16-be")
+    exif[0x0131] = "Atelier"  # Software
+    return exif.tobytes()
+
+
+def lossy_bytes(image, texts: GenerationTexts, fmt: str, quality: int = 92) -> bytes:
+    """A JPEG or WebP file with the A1111 text as EXIF UserComment and XMP holding Atelier's record."""
+    exif = _exif_bytes(texts.parameters)
+    if fmt == "JPEG" and len(exif) > _APP1_LIMIT:
+        log.warning("settings text too long for JPEG EXIF; the A1111 text is left out (the XMP keeps it)")
+        exif = b""
+    packet = xmp.build_packet(description=texts.description, atelier_json=texts.record, created=texts.created)
+    if fmt == "JPEG" and len(packet.encode("utf-8")) > _APP1_LIMIT:
+        log.warning("Atelier's record too long for JPEG XMP; only the AI-generated mark is kept")
+        packet = xmp.build_packet(created=texts.created)
+    if fmt == "JPEG" and image.mode != "RGB":
+        image = image.convert("RGB")  # JPEG has no alpha
+    elif fmt == "WEBP" and image.mode not in ("RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in image.getbands() else "RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, quality=quality, exif=exif, xmp=packet.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def export_image(
+    image,
+    params: GenerationParams,
+    path: str | Path,
+    format: str | None = None,  # noqa: A002 - the word users and Pillow use
+    *,
+    model_name: str = "",
+    model_hash: str = "",
+    seconds: float = 0.0,
+    extra: dict | None = None,
+    quality: int = 92,
+) -> Path:
+    """Write `image` as PNG, JPEG or WebP (from `format` or the suffix) with all the metadata the format holds.
+
+    Raises ValueError for an unknown format and OSError when the file cannot be written.
+    """
+    target = Path(path)
+    fmt = (format or FORMATS.get(target.suffix.lower(), "")).upper().replace("JPG", "JPEG")
+    if fmt not in ("PNG", "JPEG", "WEBP"):
+        raise ValueError(f"cannot export {target.name}: choose a .png, .jpg or .webp file name")
+    texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra)
+    data = png_bytes(image, texts) if fmt == "PNG" else lossy_bytes(image, texts, fmt, quality)
+    write_bytes_atomic(target, data)
+    return target
