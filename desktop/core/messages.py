@@ -14,6 +14,10 @@ from desktop.core.params import GenerationParams
 _job_ids = itertools.count(1)
 
 
+class JobCancelled(Exception):
+    """Raised inside a running job (from a step callback) to stop it; the worker reports Cancelled."""
+
+
 def next_job_id() -> int:
     return next(_job_ids)
 
@@ -98,6 +102,8 @@ class ImageResult:
     params: GenerationParams
     index: int = 0
     seconds: float = 0.0
+    path: str = ""  # where it was saved; empty when saving failed
+    save_error: str = ""  # why it could not be saved (the image is still shown and kept)
 
 
 @dataclass(frozen=True)

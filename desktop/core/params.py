@@ -26,7 +26,7 @@ class ParamError(ValueError):
 
 def nearest_valid_side(value: int) -> int:
     """Snap a width or height to the nearest multiple of 8 inside [64, 4096]."""
-    snapped = int(round(value / SIZE_STEP)) * SIZE_STEP
+    snapped = (int(value) + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP  # halves round up, not to even
     return max(MIN_SIDE, min(MAX_SIDE, snapped))
 
 

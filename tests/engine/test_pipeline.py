@@ -1,0 +1,116 @@
+"""The image engine against real (tiny) diffusers pipelines loaded from disk like a user's model."""
+
+import shutil
+import threading
+import time
+
+import numpy as np
+import pytest
+import torch
+
+from desktop.core.messages import JobCancelled
+from desktop.core.params import GenerationParams
+from desktop.engine.pipeline import ImageEngine, ModelLoadError
+
+PARAMS = GenerationParams(prompt="a red fox, watercolor", negative_prompt="blurry", width=64, height=64,
+                          steps=4, guidance=7.0, scheduler="Euler a", seed=1234)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_sd15):
+    engine = ImageEngine()
+    engine.load(tiny_sd15)
+    return engine
+
+
+def pixels(image):
+    return np.asarray(image.convert("RGB"))
+
+
+def test_same_seed_gives_identical_pixels_and_another_seed_differs(engine):
+    first = pixels(engine.generate(PARAMS)[0])
+    again = pixels(engine.generate(PARAMS)[0])
+    other = pixels(engine.generate(PARAMS.replace(seed=99))[0])
+    assert first.shape == (64, 64, 3)
+    assert np.array_equal(first, again)
+    assert not np.array_equal(first, other)
+
+
+def test_matches_a_plain_diffusers_call(engine, tiny_sd15):
+    from diffusers import EulerAncestralDiscreteScheduler, StableDiffusionPipeline
+
+    plain = StableDiffusionPipeline.from_pretrained(tiny_sd15, local_files_only=True, safety_checker=None)
+    plain.scheduler = EulerAncestralDiscreteScheduler.from_config(plain.scheduler.config)
+    plain.set_progress_bar_config(disable=True)
+    expected = plain(prompt=PARAMS.prompt, negative_prompt=PARAMS.negative_prompt, width=64, height=64,
+                     num_inference_steps=4, guidance_scale=7.0,
+                     generator=torch.Generator("cpu").manual_seed(1234)).images[0]
+    assert np.array_equal(pixels(engine.generate(PARAMS)[0]), pixels(expected))
+
+
+def test_previews_arrive_every_step_at_one_eighth_size(engine):
+    previews, progress = [], []
+    engine.generate(PARAMS.replace(steps=5, width=128, height=64),
+                    on_preview=lambda step, image: previews.append((step, image.width, image.height)),
+                    on_progress=lambda step, total: progress.append((step, total)))
+    assert previews == [(step, 16, 8) for step in range(1, 6)]
+    assert progress == [(step, 5) for step in range(1, 6)]
+
+
+def test_cancel_returns_within_about_one_step_and_the_engine_stays_usable(engine):
+    cancel = threading.Event()
+    steps_seen = []
+
+    def on_progress(step, total):
+        steps_seen.append(step)
+        if step == 2:
+            cancel.set()
+
+    with pytest.raises(JobCancelled):
+        engine.generate(PARAMS.replace(steps=20), on_progress=on_progress, cancel=cancel)
+    assert steps_seen == [1, 2]
+    assert engine.generate(PARAMS)[0].size == (64, 64)
+
+
+@pytest.mark.parametrize("scheduler", ["Euler", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "LCM"])
+def test_every_scheduler_runs(engine, scheduler):
+    image = engine.generate(PARAMS.replace(scheduler=scheduler, steps=3))[0]
+    assert image.size == (64, 64)
+
+
+def test_batch_uses_consecutive_seeds(engine):
+    batch = engine.generate(PARAMS.replace(batch_size=2, steps=2))
+    single = engine.generate(PARAMS.replace(seed=PARAMS.seed + 1, steps=2))[0]
+    assert len(batch) == 2
+    # batched convolutions round differently: equal up to one level of 255
+    assert np.abs(pixels(batch[1]).astype(int) - pixels(single).astype(int)).max() <= 1
+    assert np.abs(pixels(batch[0]).astype(int) - pixels(batch[1]).astype(int)).max() > 10
+
+
+def test_sdxl_layout_generates_and_replaces_the_loaded_model(tiny_sdxl):
+    engine = ImageEngine()
+    engine.load(tiny_sdxl)
+    assert engine.loaded.family == "SDXL"
+    previews = []
+    image = engine.generate(PARAMS.replace(steps=2), on_preview=lambda s, i: previews.append(i))[0]
+    assert image.size == (64, 64) and len(previews) == 2
+
+
+def test_img2img_and_inpaint_share_the_loaded_modules(engine):
+    from PIL import Image
+
+    source = engine.generate(PARAMS)[0]
+    img2img = engine.generate(PARAMS.replace(mode="img2img", strength=0.5), init_image=source)[0]
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    inpainted = engine.generate(PARAMS.replace(mode="inpaint", strength=1.0), init_image=source, mask=mask)[0]
+    assert img2img.size == inpainted.size == (64, 64)
+    assert engine._pipes["img2img"].unet is engine._pipes["txt2img"].unet
+
+
+def test_a_half_copied_folder_fails_with_a_clear_message(tmp_path, tiny_sd15):
+    broken = tmp_path / "broken"
+    shutil.copytree(tiny_sd15, broken)
+    shutil.rmtree(broken / "vae")
+    with pytest.raises(ModelLoadError, match="missing vae"):
+        ImageEngine().load(broken)
