@@ -1,0 +1,150 @@
+"""Composition root: settings, model list, worker and main window, wired together.
+
+The window paints before torch is imported: the worker thread imports the engine when the
+first job (loading the selected model) runs, after the first paint.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from desktop.core.models import discover_models, resolve_model
+from desktop.core.paths import AppPaths, hf_cache_dir
+from desktop.core.settings import Settings
+
+
+class Atelier:
+    """One running app: owns settings, the worker and the window, and connects them."""
+
+    def __init__(self, paths: AppPaths | None = None, model: str | None = None) -> None:
+        from PySide6.QtCore import QTimer
+
+        from desktop.ui.generation_controller import GenerationController
+        from desktop.ui.main_window import MainWindow
+        from desktop.ui.status_bar import StatusBridge
+        from desktop.worker.image_jobs import image_handlers
+        from desktop.worker.lane import Worker
+
+        self.paths = (paths or AppPaths.default()).ensure()
+        self.settings_path = self.paths.config_dir / "settings.json"
+        self.settings = Settings.load(self.settings_path)
+        self.window = MainWindow()
+        self.worker = Worker(image_handlers(self.outputs_dir))
+        self.controller = GenerationController(self.worker, self.window.prompt_panel, self.window.canvas)
+        self.controller.status.connect(self.window.show_status)
+        self.controller.error.connect(self.window.show_error)
+        self.status_bridge = StatusBridge(self.window)
+        self.worker.message.connect(self.status_bridge.on_message)
+        self._restore_panel()
+        self.extra_model: str | None = model
+        self.refresh_models(select=model or self.settings.last_model)
+        self.window.add_action("&File", "Open &Outputs Folder", lambda: self.window.open_folder(str(self.outputs_dir())))
+        self.window.add_action("&File", "Open &Models Folder", lambda: self.window.open_folder(str(self.models_dir())))
+        self.window.add_action("&File", "&Rescan Models", lambda: self.refresh_models())
+        self.window.menus["&File"].addSeparator()
+        self.window.add_action("&File", "&Quit", self.window.close, "Ctrl+Q")
+        self.window.prompt_panel.model.currentIndexChanged.connect(self._on_model_chosen)
+        self.window.destroyed.connect(self.shutdown)
+        # after the first paint: start the lane and warm the selected model
+        QTimer.singleShot(0, self.start_worker)
+
+    # ------------------------------------------------------------------ folders and models
+    def models_dir(self) -> Path:
+        return Path(self.settings.models_dir) if self.settings.models_dir else self.paths.models_dir
+
+    def outputs_dir(self) -> Path:
+        return Path(self.settings.outputs_dir) if self.settings.outputs_dir else self.paths.outputs_dir
+
+    def refresh_models(self, select: str = "") -> list:
+        folders = [self.models_dir()] + [Path(p) for p in self.settings.extra_model_dirs]
+        entries = discover_models(folders, hf_cache_dir())
+        if self.extra_model:
+            try:
+                entry = resolve_model(self.extra_model, entries)
+                if all(e.path != entry.path for e in entries):
+                    entries.insert(0, entry)
+                select = select or entry.path
+            except LookupError as error:
+                self.window.show_error(str(error))
+        image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
+        self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
+        usable = any(e.usable for e in image_entries)
+        self.window.canvas.set_hint("" if usable else
+                                    "Welcome to Atelier.\n\nAdd a Stable Diffusion model to begin: put a diffusers "
+                                    f"model folder in\n{self.models_dir()}\nor start with --model PATH.")
+        return entries
+
+    def _on_model_chosen(self, _index: int) -> None:
+        entry = self.window.prompt_panel.selected_model()
+        if entry is not None and self.worker_started:
+            self.preload(entry)
+
+    worker_started = False
+
+    def start_worker(self) -> None:
+        self.worker.start()
+        self.worker_started = True
+        entry = self.window.prompt_panel.selected_model()
+        if entry is not None:
+            self.preload(entry)
+
+    def preload(self, entry) -> None:
+        from desktop.core.messages import LoadModelJob
+
+        self.worker.submit(LoadModelJob(entry.path, entry.family))
+
+    # ------------------------------------------------------------------ settings
+    def _restore_panel(self) -> None:
+        panel, s = self.window.prompt_panel, self.settings
+        panel.width_box.setValue(s.width)
+        panel.height_box.setValue(s.height)
+        panel.steps.setValue(s.steps)
+        panel.guidance.setValue(s.guidance)
+        panel.scheduler.setCurrentText(s.scheduler)
+        panel.negative.setPlainText(s.negative_prompt)
+        panel.lock.setChecked(s.seed_locked)
+        if s.seed_locked:
+            panel.seed.setText(str(s.seed))
+        else:
+            panel._on_dice()
+
+    def save_settings(self) -> None:
+        panel, s = self.window.prompt_panel, self.settings
+        s.width, s.height = panel.width_box.value(), panel.height_box.value()
+        s.steps, s.guidance = panel.steps.value(), panel.guidance.value()
+        s.scheduler = panel.scheduler.currentText()
+        s.negative_prompt = panel.negative.toPlainText()
+        s.seed_locked = panel.lock.isChecked()
+        try:
+            s.seed = int(panel.seed.text())
+        except ValueError:
+            pass
+        entry = panel.selected_model()
+        if entry is not None:
+            s.last_model = entry.name
+        s.save(self.settings_path)
+
+    def shutdown(self) -> None:
+        self.worker.stop()
+
+
+def run_app(model: str | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("Atelier")
+    app.setOrganizationName("Atelier")
+    atelier = Atelier(model=model)
+    atelier.window.show()
+    app.aboutToQuit.connect(atelier.save_settings)
+    app.aboutToQuit.connect(atelier.shutdown)
+    return app.exec()
+
+
+def main() -> int:
+    from desktop.cli import dispatch
+
+    return dispatch(sys.argv[1:])

@@ -1,0 +1,95 @@
+"""`main.py generate`: make one image headless, with progress, the same metadata the app writes."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+NAME = "generate"
+HELP = "generate an image from a prompt without opening the window"
+
+
+def add_arguments(parser) -> None:
+    from desktop.core.params import SCHEDULERS
+
+    parser.add_argument("--model", required=True, help="model folder, or the name of a model Atelier knows")
+    parser.add_argument("--prompt", required=True, help="what to draw (may be empty: '')")
+    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--width", default="512")
+    parser.add_argument("--height", default="512")
+    parser.add_argument("--steps", default="20")
+    parser.add_argument("--guidance", default="7.0")
+    parser.add_argument("--seed", default=None, help="whole number; random when left out")
+    parser.add_argument("--scheduler", default="Euler a", help=f"one of: {', '.join(SCHEDULERS)}")
+    parser.add_argument("--out", required=True, help="where to write the PNG")
+
+
+def _fail(message: str, code: int = 2) -> int:
+    print(f"atelier generate: {message}", file=sys.stderr)
+    return code
+
+
+def run(args) -> int:
+    from desktop.core.models import IMAGE_KINDS, discover_models, resolve_model
+    from desktop.core.params import GenerationParams, ParamError, parse_number, random_seed
+    from desktop.core.paths import AppPaths, hf_cache_dir
+    from desktop.core.settings import Settings
+
+    out = Path(args.out)
+    if out.suffix.lower() != ".png":
+        return _fail(f"--out must name a .png file, got {args.out!r}")
+    if not out.parent.exists():
+        return _fail(f"the folder {out.parent} does not exist")
+    try:
+        params = GenerationParams(
+            prompt=args.prompt, negative_prompt=args.negative, model=args.model,
+            width=parse_number("width", args.width), height=parse_number("height", args.height),
+            steps=parse_number("steps", args.steps), guidance=parse_number("guidance", args.guidance, float),
+            scheduler=args.scheduler,
+            seed=random_seed() if args.seed is None else parse_number("seed", args.seed),
+        )
+    except ParamError as error:
+        return _fail(str(error))
+    paths = AppPaths.default()
+    settings = Settings.load(paths.config_dir / "settings.json")
+    folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
+    folders += [Path(p) for p in settings.extra_model_dirs]
+    try:
+        entry = resolve_model(args.model, discover_models(folders, hf_cache_dir()))
+    except LookupError as error:
+        return _fail(str(error))
+    if entry.kind not in IMAGE_KINDS:
+        return _fail(f"{entry.name} is a {entry.kind}, not an image model")
+    if entry.problem:
+        return _fail(entry.problem)
+    params = params.replace(model=entry.name)
+    return _generate(entry, params, out)
+
+
+def _generate(entry, params, out: Path) -> int:
+    from desktop.core.outputs import save_generation
+    from desktop.engine.pipeline import ImageEngine, ModelLoadError
+
+    engine = ImageEngine()
+    print(f"Loading {entry.name} ({entry.family})…", file=sys.stderr)
+    try:
+        loaded = engine.load(entry.path, entry.family)
+    except ModelLoadError as error:
+        return _fail(str(error), 1)
+    print(f"Loaded on {loaded.device} in {loaded.seconds:.1f} s", file=sys.stderr)
+    start = time.perf_counter()
+
+    def on_progress(step: int, total: int) -> None:
+        elapsed = time.perf_counter() - start
+        left = elapsed / step * (total - step)
+        print(f"step {step}/{total}  {elapsed:.1f} s elapsed, {left:.1f} s left", file=sys.stderr, flush=True)
+
+    images = engine.generate(params, on_progress=on_progress)
+    seconds = time.perf_counter() - start
+    try:
+        path = save_generation(images[0], params, out.parent, model_name=entry.name, seconds=seconds, path=out)
+    except OSError as error:
+        return _fail(f"could not write {out}: {error.strerror or error}", 1)
+    print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")
+    return 0

@@ -1,0 +1,127 @@
+"""Connects the prompt panel and the canvas to the worker: submits jobs, shows what comes back."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+from desktop.core.messages import (
+    Cancelled,
+    Done,
+    Failed,
+    GenerateJob,
+    ImageResult,
+    Preview,
+    Progress,
+    Started,
+    Status,
+)
+from desktop.core.params import GenerationParams
+from desktop.ui.qimage import to_qimage
+
+
+class GenerationController(QObject):
+    """Owns the generate/cancel/queue flow; receives worker messages on the GUI thread."""
+
+    image_ready = Signal(object)  # ImageResult
+    status = Signal(str)
+    error = Signal(str)
+    idle_changed = Signal(bool)
+
+    def __init__(self, worker, panel, canvas, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.worker = worker
+        self.panel = panel
+        self.canvas = canvas
+        self.running_job: int | None = None
+        self.submitted: dict[int, GenerateJob] = {}
+        self.results: list[ImageResult] = []
+        # the worker emits from its thread; a method of this GUI-thread object runs on the GUI thread
+        worker.message.connect(self._on_message)
+        worker.queue_changed.connect(self._on_queue_changed)
+        panel.generate_requested.connect(self.generate)
+        panel.cancel_requested.connect(self.cancel)
+        panel.clear_queue_requested.connect(self.clear_queue)
+
+    @property
+    def idle(self) -> bool:
+        return self.running_job is None and not self.submitted
+
+    @Slot(object)
+    def generate(self, params: GenerationParams) -> int | None:
+        entry = self.panel.selected_model()
+        if entry is None:
+            self.error.emit("choose a model first")
+            return None
+        job = self.make_job(params, entry)
+        self.submitted[job.job_id] = job
+        self.worker.submit(job)
+        self.idle_changed.emit(False)
+        return job.job_id
+
+    def make_job(self, params: GenerationParams, entry) -> GenerateJob:
+        return GenerateJob(params=params, model_path=entry.path, family=entry.family)
+
+    @Slot()
+    def cancel(self) -> None:
+        self.worker.cancel_current()
+
+    @Slot()
+    def clear_queue(self) -> None:
+        self.worker.clear_queue()
+
+    @Slot(int)
+    def _on_queue_changed(self, waiting: int) -> None:
+        self.panel.set_queue(waiting)
+
+    @Slot(object)
+    def _on_message(self, message) -> None:
+        job_id = getattr(message, "job_id", None)
+        if isinstance(message, Status):
+            self.status.emit(message.text)
+            if self.running_job is not None and message.text.startswith("Loading"):
+                self.panel.set_busy_text(message.text)
+            return
+        if job_id not in self.submitted:
+            return  # another feature's job (chat, downloads)
+        if isinstance(message, Started):
+            self.running_job = job_id
+            self.panel.set_running(True)
+        elif isinstance(message, Progress):
+            if job_id == self.running_job and message.step > 0:
+                self.panel.set_progress(message.step, message.total, message.eta_s)
+        elif isinstance(message, Preview):
+            if job_id == self.running_job:  # a late preview of an older job is dropped
+                self.show_preview(message)
+        elif isinstance(message, ImageResult):
+            self.results.append(message)
+            self.show_result(message)
+            self.image_ready.emit(message)
+            if message.save_error:
+                self.error.emit(message.save_error)
+        elif isinstance(message, (Done, Cancelled, Failed)):
+            self._finish(message)
+
+    def show_preview(self, message: Preview) -> None:
+        self.canvas.set_preview(to_qimage(message.image), self.preview_target(message))
+
+    def preview_target(self, message: Preview):
+        return None
+
+    def show_result(self, message: ImageResult) -> None:
+        self.canvas.set_image(to_qimage(message.image))
+
+    def _finish(self, message) -> None:
+        job = self.submitted.pop(message.job_id, None)
+        if message.job_id == self.running_job:
+            self.running_job = None
+            self.panel.set_running(False)
+            self.canvas.clear_preview()
+        if isinstance(message, Done):
+            self.status.emit(f"Done in {message.seconds:.1f} s")
+        elif isinstance(message, Cancelled):
+            self.status.emit(f"Cancelled ({message.reason})")
+        elif isinstance(message, Failed):
+            what = job.params.prompt[:40] if job else ""
+            self.error.emit(f"Generation failed{f' ({what})' if what else ''}: {message.message}")
+        if self.idle:
+            self.idle_changed.emit(True)

@@ -1,0 +1,241 @@
+"""The prompt panel: prompt, negative prompt, model, size, steps, guidance, sampler, seed, Generate."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QProgressBar,
+    QPushButton,
+    QSpinBox,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.core.models import ModelEntry
+from desktop.core.params import (
+    MAX_GUIDANCE,
+    MAX_SIDE,
+    MAX_STEPS,
+    MIN_SIDE,
+    SCHEDULERS,
+    SIZE_STEP,
+    GenerationParams,
+    ParamError,
+    nearest_valid_side,
+    parse_number,
+    random_seed,
+)
+
+
+def format_eta(seconds: float | None) -> str:
+    if seconds is None:
+        return ""
+    seconds = int(round(seconds))
+    return f"{seconds // 60}:{seconds % 60:02d} left" if seconds >= 60 else f"{seconds} s left"
+
+
+class PromptPanel(QWidget):
+    """Collects generation settings and turns them into validated GenerationParams."""
+
+    generate_requested = Signal(object)  # GenerationParams
+    cancel_requested = Signal()
+    clear_queue_requested = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("prompt-panel")
+        self.prompt = QPlainTextEdit(placeholderText="Describe the image…")
+        self.prompt.setObjectName("prompt")
+        self.negative = QPlainTextEdit(placeholderText="What to avoid (optional)")
+        self.negative.setObjectName("negative-prompt")
+        self.negative.setMaximumHeight(70)
+        self.model = QComboBox()
+        self.model.setObjectName("model")
+        self.model_hint = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText, openExternalLinks=True)
+        self.model_hint.setObjectName("model-hint")
+        self.width_box = self._side_box()
+        self.height_box = self._side_box()
+        self.steps = QSpinBox(minimum=1, maximum=MAX_STEPS, value=20)
+        self.guidance = QDoubleSpinBox(minimum=0.0, maximum=MAX_GUIDANCE, singleStep=0.5, value=7.0, decimals=1)
+        self.scheduler = QComboBox()
+        self.scheduler.addItems(SCHEDULERS)
+        self.scheduler.setCurrentText("Euler a")
+        self.seed = QLineEdit("0")
+        self.seed.setObjectName("seed")
+        self.dice = QToolButton(text="Random", toolTip="New random seed")
+        self.lock = QCheckBox("Lock", toolTip="Keep this seed for every generation")
+        self.generate_button = QPushButton("Generate")
+        self.generate_button.setObjectName("generate")
+        self.generate_button.setToolTip("Generate (Ctrl+Enter)")
+        self.generate_button.setDefault(True)
+        self.cancel_button = QPushButton("Cancel", enabled=False, toolTip="Stop the running generation (Esc)")
+        self.clear_button = QPushButton("Clear queue", enabled=False)
+        self.queue_label = QLabel("")
+        self.queue_label.setObjectName("queue")
+        self.progress = QProgressBar(minimum=0, maximum=1, value=0, textVisible=True)
+        self.progress.setFormat("Idle")
+        self.notice = QLabel(wordWrap=True)
+        self.notice.setObjectName("notice")
+        self.notice.setStyleSheet("color: #e0a040;")
+        self._build_layout()
+        self.dice.clicked.connect(self._on_dice)
+        self.generate_button.clicked.connect(self.request_generate)
+        self.cancel_button.clicked.connect(self.cancel_requested)
+        self.clear_button.clicked.connect(self.clear_queue_requested)
+        for box in (self.width_box, self.height_box):
+            box.editingFinished.connect(self._on_size_edited)
+
+    def _side_box(self) -> QSpinBox:
+        box = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=SIZE_STEP, value=512, suffix=" px")
+        box.setKeyboardTracking(False)
+        return box
+
+    def _build_layout(self) -> None:
+        form = QFormLayout()
+        form.addRow("Model", self.model)
+        form.addRow(self.model_hint)
+        size = QHBoxLayout()
+        size.addWidget(self.width_box)
+        size.addWidget(QLabel("×"))
+        size.addWidget(self.height_box)
+        form.addRow("Size", size)
+        form.addRow("Steps", self.steps)
+        form.addRow("Guidance", self.guidance)
+        form.addRow("Sampler", self.scheduler)
+        seed = QHBoxLayout()
+        seed.addWidget(self.seed, 1)
+        seed.addWidget(self.dice)
+        seed.addWidget(self.lock)
+        form.addRow("Seed", seed)
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.generate_button, 2)
+        buttons.addWidget(self.cancel_button, 1)
+        queue = QHBoxLayout()
+        queue.addWidget(self.queue_label, 1)
+        queue.addWidget(self.clear_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Prompt"))
+        layout.addWidget(self.prompt, 2)
+        layout.addWidget(QLabel("Negative prompt"))
+        layout.addWidget(self.negative)
+        layout.addLayout(form)
+        layout.addWidget(self.notice)
+        layout.addLayout(buttons)
+        layout.addWidget(self.progress)
+        layout.addLayout(queue)
+        layout.addStretch(0)
+
+    # ------------------------------------------------------------------ models
+    def set_models(self, entries: list[ModelEntry], models_dir: str, select: str = "") -> None:
+        """Fill the model list; with none usable, say plainly how to add one."""
+        self.model.clear()
+        usable = [e for e in entries if e.usable]
+        for entry in usable:
+            self.model.addItem(f"{entry.name}  ·  {entry.family}", entry)
+        broken = [e for e in entries if not e.usable]
+        if usable:
+            index = next((i for i, e in enumerate(usable) if select and select in (e.name, e.path)), 0)
+            self.model.setCurrentIndex(index)
+            hint = ""
+        else:
+            hint = (f"<b>No model yet.</b> Put a diffusers model folder (SD 1.x, SD 2.x or SDXL) in "
+                    f"<code>{models_dir}</code>, or start Atelier with <code>--model PATH</code>.")
+        if broken:
+            hint += "<br>" + "<br>".join(f"⚠ {e.problem}" for e in broken[:3])
+        self.model_hint.setText(hint)
+        self.model_hint.setVisible(bool(hint))
+        self.model.setEnabled(bool(usable))
+
+    def selected_model(self) -> ModelEntry | None:
+        return self.model.currentData()
+
+    # ------------------------------------------------------------------ values
+    def _on_size_edited(self) -> None:
+        box = self.sender()
+        value = box.value()
+        if value % SIZE_STEP:
+            snapped = nearest_valid_side(value)
+            box.setValue(snapped)
+            self.show_notice(f"{value} px is not a multiple of {SIZE_STEP}: snapped to {snapped} px")
+
+    def _on_dice(self) -> None:
+        self.seed.setText(str(random_seed()))
+
+    def show_notice(self, text: str) -> None:
+        self.notice.setText(text)
+
+    def set_params(self, params: GenerationParams) -> None:
+        """Restore the panel exactly (Reuse settings)."""
+        self.prompt.setPlainText(params.prompt)
+        self.negative.setPlainText(params.negative_prompt)
+        self.width_box.setValue(params.width)
+        self.height_box.setValue(params.height)
+        self.steps.setValue(params.steps)
+        self.guidance.setValue(params.guidance)
+        self.scheduler.setCurrentText(params.scheduler)
+        self.seed.setText(str(params.seed))
+        for index in range(self.model.count()):
+            if self.model.itemData(index).name == params.model:
+                self.model.setCurrentIndex(index)
+
+    def params(self) -> GenerationParams:
+        """The current settings as validated params; raises ParamError with the reason."""
+        entry = self.selected_model()
+        if entry is None:
+            raise ParamError("choose a model first (see the note under Model)")
+        seed_text = self.seed.text().strip()
+        if not self.lock.isChecked() and seed_text in ("", "-1"):
+            seed_text = str(random_seed())
+        return GenerationParams(
+            prompt=self.prompt.toPlainText().strip(),
+            negative_prompt=self.negative.toPlainText().strip(),
+            model=entry.name,
+            width=self.width_box.value(),
+            height=self.height_box.value(),
+            steps=self.steps.value(),
+            guidance=round(self.guidance.value(), 2),
+            scheduler=self.scheduler.currentText(),
+            seed=parse_number("seed", seed_text, int),
+        )
+
+    def request_generate(self) -> None:
+        try:
+            params = self.params()
+        except ParamError as error:
+            self.show_notice(str(error))
+            return
+        self.show_notice("")
+        self.generate_requested.emit(params)
+        if not self.lock.isChecked():
+            self._on_dice()  # the next press gets a fresh seed; this one is recorded in the image
+
+    # ------------------------------------------------------------------ progress
+    def set_running(self, running: bool) -> None:
+        self.cancel_button.setEnabled(running)
+        if not running:
+            self.progress.setRange(0, 1)
+            self.progress.setValue(0)
+            self.progress.setFormat("Idle")
+
+    def set_progress(self, step: int, total: int, eta_s: float | None) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(step)
+        eta = format_eta(eta_s)
+        self.progress.setFormat(f"Step {step}/{total}" + (f" · {eta}" if eta else ""))
+
+    def set_busy_text(self, text: str) -> None:
+        self.progress.setRange(0, 0)  # indeterminate while loading
+        self.progress.setFormat(text)
+
+    def set_queue(self, waiting: int) -> None:
+        self.queue_label.setText(f"{waiting} waiting in queue" if waiting else "")
+        self.clear_button.setEnabled(waiting > 0)

@@ -1,0 +1,26 @@
+"""Keeps the status bar's device, model and timing labels up to date from worker messages."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Slot
+
+from desktop.core.messages import Done, Status
+
+
+class StatusBridge(QObject):
+    """Receives worker messages on the GUI thread and updates the window's permanent labels."""
+
+    def __init__(self, window) -> None:
+        super().__init__(window)
+        self.window = window
+
+    @Slot(object)
+    def on_message(self, message) -> None:
+        if isinstance(message, Status):
+            if message.device:
+                self.window.device_label.setText(f"Device: {message.device}")
+            if message.model:
+                self.window.model_label.setText(f"Model: {message.model}")
+            self.window.show_status(message.text)
+        elif isinstance(message, Done) and message.seconds > 0.05:
+            self.window.timing_label.setText(f"Last job: {message.seconds:.1f} s")

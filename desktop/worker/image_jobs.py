@@ -1,0 +1,86 @@
+"""Image jobs on the model lane: load the model, generate with progress and previews, save the PNGs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from desktop.core.messages import GenerateJob, ImageResult, LoadModelJob, Preview, Progress, RgbImage, Status
+from desktop.worker.lane import JobContext
+
+ENGINE_KEY = "image_engine"
+
+
+def image_engine(context: JobContext):
+    """The lane's one ImageEngine, created (and torch imported) on first use, on the lane thread."""
+    engine = context.resources.get(ENGINE_KEY)
+    if engine is None:
+        from desktop.engine.pipeline import ImageEngine
+
+        engine = context.resources[ENGINE_KEY] = ImageEngine()
+    return engine
+
+
+def _load(context: JobContext, model_path: str, family: str):
+    engine = image_engine(context)
+    loaded = engine.loaded
+    if loaded is None or loaded.path != str(Path(model_path).resolve()):
+        context.emit(Status(f"Loading {Path(model_path).name}…"))
+        loaded = engine.load(model_path, family)
+        context.emit(Status(f"Loaded {loaded.summary}", device=loaded.device, model=Path(loaded.path).name))
+    return engine
+
+
+def run_load(context: JobContext) -> None:
+    job: LoadModelJob = context.job
+    _load(context, job.model_path, job.family)
+
+
+def make_generate_handler(outputs_dir: Callable[[], Path]):
+    """A handler that saves every finished image into the folder `outputs_dir()` names at that time."""
+
+    def run_generate(context: JobContext) -> None:
+        job: GenerateJob = context.job
+        engine = _load(context, job.model_path, job.family)
+        start = time.perf_counter()
+        total_seen = [job.params.steps]
+
+        def on_progress(step: int, total: int) -> None:
+            total_seen[0] = total
+            context.emit(Progress(job.job_id, step, total, time.perf_counter() - start))
+
+        def on_preview(step: int, image: RgbImage) -> None:
+            context.emit(Preview(job.job_id, step, image))
+
+        context.emit(Progress(job.job_id, 0, job.params.steps, 0.0))
+        init = job.init_image.to_pil() if job.init_image is not None else None
+        mask = None
+        if job.mask is not None and init is not None:
+            from PIL import Image
+
+            mask = Image.frombytes("L", (init.width, init.height), job.mask)
+        images = engine.generate(job.params, on_progress=on_progress, on_preview=on_preview,
+                                 cancel=context.cancel, init_image=init, mask=mask)
+        seconds = time.perf_counter() - start
+        model_name = Path(engine.loaded.path).name
+        for index, image in enumerate(images):
+            params = job.params.replace(seed=job.params.seed + index) if index else job.params
+            path, error = _save(image, params, outputs_dir(), model_name, seconds)
+            context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
+
+    return run_generate
+
+
+def _save(image, params, folder: Path, model_name: str, seconds: float) -> tuple[str, str]:
+    """Save with metadata; a failure (full disk, no permission) is reported, and the image kept."""
+    from desktop.core.outputs import save_generation
+
+    try:
+        return str(save_generation(image, params, folder, model_name=model_name, seconds=seconds)), ""
+    except OSError as error:
+        return "", f"could not save the image in {folder}: {error.strerror or error}. It is kept on the canvas."
+
+
+def image_handlers(outputs_dir: Callable[[], Path]) -> dict:
+    return {GenerateJob: make_generate_handler(outputs_dir), LoadModelJob: run_load}
