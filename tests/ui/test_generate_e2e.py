@@ -1,0 +1,101 @@
+"""End to end through the real window: type a prompt, click Generate, see pixels; Esc cancels."""
+
+import shutil
+
+import pytest
+from PIL import Image
+from PySide6.QtCore import Qt
+
+from desktop.core.settings import Settings
+
+
+@pytest.fixture
+def app_with_model(qtbot, app_paths, tiny_sd15):
+    from desktop.app import Atelier
+
+    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
+    Settings(width=64, height=64, steps=3, seed=42, seed_locked=True).save(app_paths.config_dir / "settings.json")
+    atelier = Atelier(paths=app_paths)
+    qtbot.addWidget(atelier.window)
+    atelier.window.show()
+    qtbot.waitExposed(atelier.window)
+    yield atelier
+    atelier.shutdown()
+
+
+def test_prompt_to_pixels_on_the_canvas_and_a_png_with_parameters(qtbot, app_with_model, app_paths):
+    atelier = app_with_model
+    window, panel, canvas = atelier.window, atelier.window.prompt_panel, atelier.window.canvas
+    previews = []
+    original = canvas.set_preview
+    canvas.set_preview = lambda image, target=None: (previews.append(image.size()), original(image, target))
+    qtbot.keyClicks(panel.prompt, "a lighthouse in a storm")
+    with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as blocker:
+        qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    result = blocker.args[0]
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+    assert len(previews) == 3 and previews[0].width() == 8
+    assert canvas.image is not None and canvas.image.width() == 64 and canvas.preview is None
+    assert canvas.image.pixelColor(10, 10).name() == _png_pixel(result.path, 10, 10)
+    text = Image.open(result.path).text["parameters"]
+    assert text.startswith("a lighthouse in a storm\n")
+    assert "Steps: 3" in text and "Seed: 42" in text and "Size: 64x64" in text
+    assert result.path.startswith(str(app_paths.outputs_dir))
+    assert "Step 3/3" not in panel.progress.format() and panel.progress.format() == "Idle"
+
+
+def _png_pixel(path, x, y):
+    r, g, b = Image.open(path).convert("RGB").getpixel((x, y))
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+def test_escape_mid_run_cancels_and_the_app_is_ready_at_once(qtbot, app_with_model):
+    atelier = app_with_model
+    panel = atelier.window.prompt_panel
+    panel.steps.setValue(150)
+    panel.request_generate()
+    qtbot.waitUntil(lambda: panel.progress.value() >= 1 and panel.cancel_button.isEnabled(), timeout=60000)
+    qtbot.keyClick(atelier.window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+    assert not panel.cancel_button.isEnabled() and panel.progress.format() == "Idle"
+    assert atelier.controller.results == []
+    panel.steps.setValue(2)
+    with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000):
+        panel.request_generate()
+
+
+def test_several_presses_queue_up_and_can_be_cleared(qtbot, app_with_model):
+    atelier = app_with_model
+    panel = atelier.window.prompt_panel
+    panel.steps.setValue(150)
+    for _ in range(3):
+        qtbot.keyClick(panel.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: panel.queue_label.text() == "2 waiting in queue", timeout=60000)
+    assert panel.clear_button.isEnabled()
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: panel.queue_label.text() == "", timeout=5000)
+    panel.cancel_requested.emit()
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+
+
+def test_without_a_model_the_window_says_how_to_add_one(qtbot, app_paths):
+    from desktop.app import Atelier
+
+    atelier = Atelier(paths=app_paths)
+    qtbot.addWidget(atelier.window)
+    panel = atelier.window.prompt_panel
+    assert "No model yet" in panel.model_hint.text() and str(app_paths.models_dir) in panel.model_hint.text()
+    assert not panel.model.isEnabled()
+    assert "--model PATH" in atelier.window.canvas.hint
+    panel.request_generate()
+    assert "choose a model" in panel.notice.text()
+    atelier.shutdown()
+
+
+def test_bad_size_typed_in_the_panel_is_snapped_with_a_notice(qtbot, app_with_model):
+    panel = app_with_model.window.prompt_panel
+    panel.width_box.lineEdit().setText("500")
+    panel.width_box.interpretText()
+    panel.width_box.editingFinished.emit()
+    assert panel.width_box.value() == 504
+    assert "snapped to 504" in panel.notice.text()
