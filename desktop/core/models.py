@@ -26,6 +26,9 @@ SDXL = "SDXL"
 UNKNOWN = "unknown"
 
 IMAGE_KINDS = (DIFFUSERS, SINGLE_FILE)
+ANY_SD = "SD 1.x / 2.x / SDXL"  # VAEs and TAESDs with 4-channel latents fit every SD generation
+MODEL_FILE_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth"}  # pickles are listed, with why they are refused
+_KIND_SUBFOLDERS = {"checkpoints": SINGLE_FILE, "imported": DIFFUSERS, "loras": LORA, "vae": VAE, "taesd": TAESD}
 # subfolders of the models folder that hold other things than whole models
 RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads"}
 
@@ -131,6 +134,12 @@ def identify_folder(folder: Path, name: str, source: str) -> ModelEntry | None:
             size_bytes=folder_size(folder), source=source, problem=check_diffusers_folder(folder),
         )
     config = _read_json(folder / "config.json")
+    if config and config.get("_class_name") in ("AutoencoderTiny", "AutoencoderKL"):
+        kind = TAESD if config["_class_name"] == "AutoencoderTiny" else VAE
+        latent = config.get("latent_channels", 4)
+        return ModelEntry(name=name, path=str(folder), kind=kind, family=ANY_SD if latent == 4 else UNKNOWN,
+                          size_bytes=folder_size(folder), source=source,
+                          problem="" if _has_weights(folder) else f"{folder} has no weights (.safetensors)")
     if config and any(str(a).endswith("ForCausalLM") for a in config.get("architectures", [])):
         problem = check_chat_folder(folder)
         # a missing template is a warning, not a refusal
@@ -147,6 +156,14 @@ def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
     for child in sorted(root.iterdir()):
         if child.name.startswith("."):
             continue
+        if child.is_file() and child.suffix.lower() in MODEL_FILE_SUFFIXES:
+            from desktop.core.checkpoint_files import file_entry
+
+            entries.append(file_entry(child, source))
+            continue
+        if child.is_dir() and child.name in _KIND_SUBFOLDERS:
+            entries += _scan_kind_folder(child, source, _KIND_SUBFOLDERS[child.name])
+            continue
         if child.is_dir():
             entry = identify_folder(child, child.name, source)
             if entry is not None:
@@ -156,6 +173,23 @@ def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
                     name=child.name, path=str(child), kind=DIFFUSERS, source=source,
                     problem=f"{child} is not a model folder: it has neither model_index.json (image "
                             "model) nor config.json (chat model)"))
+    return entries
+
+
+def _scan_kind_folder(folder: Path, source: str, kind: str) -> list[ModelEntry]:
+    """models/checkpoints, loras, vae, taesd: single files, and folders (imported or downloaded)."""
+    from desktop.core.checkpoint_files import file_entry
+
+    entries: list[ModelEntry] = []
+    for child in sorted(folder.iterdir()):
+        if child.name.startswith("."):  # includes half-written conversions (.name.partial)
+            continue
+        if child.is_file() and child.suffix.lower() in MODEL_FILE_SUFFIXES | {".bin"}:
+            entries.append(file_entry(child, source, kind))
+        elif child.is_dir():
+            entry = identify_folder(child, child.name, source)
+            if entry is not None:
+                entries.append(entry)
     return entries
 
 
