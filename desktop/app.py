@@ -37,6 +37,7 @@ class Atelier:
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
+        self.controller.finished.connect(self.status_bridge.on_generation_done)
         self._restore_panel()
         self.extra_model: str | None = model
         self.refresh_models(select=model or self.settings.last_model)
@@ -46,7 +47,6 @@ class Atelier:
         self.window.menus["&File"].addSeparator()
         self.window.add_action("&File", "&Quit", self.window.close, "Ctrl+Q")
         self.window.prompt_panel.model.currentIndexChanged.connect(self._on_model_chosen)
-        self.window.destroyed.connect(self.shutdown)
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
 
@@ -127,7 +127,11 @@ class Atelier:
         s.save(self.settings_path)
 
     def shutdown(self) -> None:
-        self.worker.stop()
+        if not self._stopped:
+            self._stopped = True
+            self.worker.stop()
+
+    _stopped = False
 
 
 def run_app(model: str | None = None) -> int:

@@ -50,9 +50,10 @@ class CanvasView(QWidget):
         if target is None:
             base = self.image.size() if self.image is not None else image.size() * 8
             target = QRectF(0, 0, base.width(), base.height())
+        first_preview = self.image is None and self.preview_rect != target
         self.preview_rect = target
-        if self.image is None:
-            self._fit_pending = True
+        if first_preview:
+            self.fit()
         self.update()
 
     def clear_preview(self) -> None:

@@ -26,6 +26,7 @@ class GenerationController(QObject):
     status = Signal(str)
     error = Signal(str)
     idle_changed = Signal(bool)
+    finished = Signal(float)  # seconds a finished generation took
 
     def __init__(self, worker, panel, canvas, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -118,6 +119,7 @@ class GenerationController(QObject):
             self.canvas.clear_preview()
         if isinstance(message, Done):
             self.status.emit(f"Done in {message.seconds:.1f} s")
+            self.finished.emit(message.seconds)
         elif isinstance(message, Cancelled):
             self.status.emit(f"Cancelled ({message.reason})")
         elif isinstance(message, Failed):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, Slot
 
-from desktop.core.messages import Done, Status
+from desktop.core.messages import Status
 
 
 class StatusBridge(QObject):
@@ -22,5 +22,7 @@ class StatusBridge(QObject):
             if message.model:
                 self.window.model_label.setText(f"Model: {message.model}")
             self.window.show_status(message.text)
-        elif isinstance(message, Done) and message.seconds > 0.05:
-            self.window.timing_label.setText(f"Last job: {message.seconds:.1f} s")
+
+    @Slot(float)
+    def on_generation_done(self, seconds: float) -> None:
+        self.window.timing_label.setText(f"Last image: {seconds:.1f} s")
