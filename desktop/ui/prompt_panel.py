@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.models import ModelEntry
 from desktop.core.params import (
+    MODES,
     MAX_GUIDANCE,
     MAX_SIDE,
     MAX_STEPS,
@@ -34,6 +35,9 @@ from desktop.core.params import (
     parse_number,
     random_seed,
 )
+
+
+MODE_LABELS = {"txt2img": "Text to image", "img2img": "Image to image", "inpaint": "Inpaint", "outpaint": "Outpaint"}
 
 
 def format_eta(seconds: float | None) -> str:
@@ -69,6 +73,14 @@ class PromptPanel(QWidget):
         self.scheduler = QComboBox()
         self.scheduler.addItems(SCHEDULERS)
         self.scheduler.setCurrentText("Euler a")
+        self.mode = QComboBox()
+        self.mode.setObjectName("mode")
+        for mode in MODES:
+            self.mode.addItem(MODE_LABELS[mode], mode)
+        self.strength = QDoubleSpinBox(minimum=0.05, maximum=1.0, singleStep=0.05, value=0.75, decimals=2)
+        self.strength.setToolTip("How much of the source image may change (image to image, inpaint)")
+        self.batch = QSpinBox(minimum=1, maximum=16, value=1)
+        self.batch.setToolTip("Images per press; each becomes its own layer")
         self.seed = QLineEdit("0")
         self.seed.setObjectName("seed")
         self.dice = QToolButton(text="Random", toolTip="New random seed")
@@ -93,6 +105,8 @@ class PromptPanel(QWidget):
         self.clear_button.clicked.connect(self.clear_queue_requested)
         for box in (self.width_box, self.height_box):
             box.editingFinished.connect(self._on_size_edited)
+        self.mode.currentIndexChanged.connect(self._on_mode_changed)
+        self._on_mode_changed()
 
     def _side_box(self) -> QSpinBox:
         box = QSpinBox(minimum=MIN_SIDE, maximum=MAX_SIDE, singleStep=SIZE_STEP, value=512, suffix=" px")
@@ -111,6 +125,9 @@ class PromptPanel(QWidget):
         form.addRow("Steps", self.steps)
         form.addRow("Guidance", self.guidance)
         form.addRow("Sampler", self.scheduler)
+        form.addRow("Mode", self.mode)
+        form.addRow("Strength", self.strength)
+        form.addRow("Batch", self.batch)
         seed = QHBoxLayout()
         seed.addWidget(self.seed, 1)
         seed.addWidget(self.dice)
@@ -167,6 +184,12 @@ class PromptPanel(QWidget):
             box.setValue(snapped)
             self.show_notice(f"{value} px is not a multiple of {SIZE_STEP}: snapped to {snapped} px")
 
+    def _on_mode_changed(self, _index: int = 0) -> None:
+        self.strength.setEnabled(self.current_mode() in ("img2img", "inpaint", "outpaint"))
+
+    def current_mode(self) -> str:
+        return self.mode.currentData() or "txt2img"
+
     def _on_dice(self) -> None:
         self.seed.setText(str(random_seed()))
 
@@ -183,6 +206,9 @@ class PromptPanel(QWidget):
         self.guidance.setValue(params.guidance)
         self.scheduler.setCurrentText(params.scheduler)
         self.seed.setText(str(params.seed))
+        self.mode.setCurrentIndex(max(0, self.mode.findData(params.mode)))
+        self.strength.setValue(params.strength)
+        self.batch.setValue(params.batch_size)
         for index in range(self.model.count()):
             if self.model.itemData(index).name == params.model:
                 self.model.setCurrentIndex(index)
@@ -205,6 +231,9 @@ class PromptPanel(QWidget):
             guidance=round(self.guidance.value(), 2),
             scheduler=self.scheduler.currentText(),
             seed=parse_number("seed", seed_text, int),
+            mode=self.current_mode(),
+            strength=round(self.strength.value(), 2),
+            batch_size=self.batch.value(),
         )
 
     def request_generate(self) -> None:
