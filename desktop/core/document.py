@@ -123,6 +123,12 @@ class Document:
         check_canvas_size(width, height)
         return cls(width, height, [Layer.blank("Background", width, height, color)])
 
+    @classmethod
+    def from_pixels(cls, pixels: np.ndarray, name: str = "Background", path: Path | None = None) -> "Document":
+        """A canvas the size of an opened or pasted image, holding it as its one layer."""
+        layer = Layer(name, pixels)
+        return cls(layer.width, layer.height, [layer], path=path)
+
     # ------------------------------------------------------------ reading
     @property
     def width(self) -> int:

@@ -130,3 +130,10 @@ def test_composite_of_a_region_and_of_layers_off_the_canvas():
     out = document.composite()
     assert np.all(out[:5, :5] == (255, 0, 0, 255)) and not out[5:, 5:].any()
     assert document.composite(Rect(-5, -5, 2, 2)).shape == (2, 2, 4)
+
+
+def test_a_document_from_an_opened_image():
+    pixels = np.zeros((12, 20, 3), np.uint8)
+    document = Document.from_pixels(pixels, "photo.jpg")
+    assert (document.width, document.height) == (20, 12) and document.layers[0].name == "photo.jpg"
+    assert not document.modified and document.layers[0].pixels.shape == (12, 20, 4)
