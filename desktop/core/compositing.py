@@ -218,23 +218,29 @@ def outpaint_alpha(mask: np.ndarray, feather: float) -> np.ndarray:
 
 
 def fill_transparent(pixels: np.ndarray) -> np.ndarray:
-    """RGB where transparent pixels take the colours around them (push-pull): context for outpainting."""
-    alpha = pixels[..., 3:4].astype(np.float32) / 255.0
-    levels = [(pixels[..., :3].astype(np.float32) * alpha, alpha)]
-    while max(levels[-1][1].shape[:2]) > 1:  # push: halve, averaging premultiplied colour and coverage
-        color, cover = levels[-1]
-        height, width = cover.shape[:2]
+    """RGB where transparent pixels take the colours around them (pull-push): context for outpainting.
+
+    Each coarser level averages the known colours of 2x2 blocks and counts a block as known once
+    any of it is (weights summed, capped at 1), so known colour spreads out fast without greying.
+    """
+    weight = pixels[..., 3:4].astype(np.float32) / 255.0
+    color = pixels[..., :3].astype(np.float32)
+    levels = [(color, weight)]
+    while max(weight.shape[:2]) > 1:
+        height, width = weight.shape[:2]
         pad = ((0, height % 2), (0, width % 2), (0, 0))
-        color, cover = np.pad(color, pad, mode="edge"), np.pad(cover, pad, mode="edge")
         shape = ((height + 1) // 2, 2, (width + 1) // 2, 2)
-        levels.append((color.reshape(shape + (3,)).mean(axis=(1, 3)), cover.reshape(shape + (1,)).mean(axis=(1, 3))))
-    color, cover = levels[-1]
-    filled = np.divide(color, cover, out=np.full_like(color, 127.0), where=cover > 0)
-    for color, cover in reversed(levels[:-1]):  # pull: each level keeps what it knows, borrows the rest
-        height, width = cover.shape[:2]
-        coarse = np.asarray(Image.fromarray(filled.astype(np.uint8)).resize((width, height), Image.BILINEAR), np.float32)
-        own = np.divide(color, cover, out=np.zeros_like(color), where=cover > 0)
-        filled = own * cover + coarse * (1.0 - cover)
+        w = np.pad(weight, pad).reshape(shape + (1,))
+        c = np.pad(color, pad).reshape(shape + (3,))
+        total = w.sum(axis=(1, 3))
+        color = np.divide((c * w).sum(axis=(1, 3)), total, out=np.full(total.shape[:2] + (3,), 127.0, np.float32), where=total > 0)
+        weight = np.minimum(total, 1.0)
+        levels.append((color, weight))
+    filled = levels[-1][0]
+    for color, weight in reversed(levels[:-1]):  # push: each level keeps what it knows, borrows the rest
+        height, width = weight.shape[:2]
+        coarse = np.asarray(Image.fromarray(np.rint(filled).astype(np.uint8)).resize((width, height), Image.BILINEAR), np.float32)
+        filled = color * weight + coarse * (1.0 - weight)
     return np.rint(np.clip(filled, 0, 255)).astype(np.uint8)
 
 
