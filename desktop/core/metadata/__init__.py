@@ -13,7 +13,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Callable
 
-from desktop.core.metadata import a1111, atelier, xmp
+from desktop.core.metadata import a1111, atelier, comfyui, fooocus, invokeai, novelai, xmp
+from desktop.core.metadata.coerce import loads_json
 from desktop.core.metadata.image_text import ImageText, read_image_text
 from desktop.core.metadata.info import NO_DATA, TOOL_LABELS, GenerationInfo
 from desktop.core.metadata.writer import export_image
@@ -41,13 +42,24 @@ def _candidates(text: ImageText, packet: dict[str, str]) -> list[tuple[str, Call
         found.append(("Atelier record", lambda: atelier.parse(fields[atelier.KEY])))
     if "atelier" in packet:
         found.append(("Atelier record in XMP", lambda: atelier.parse(packet["atelier"])))
-    if "parameters" in fields:
-        found.append(("A1111 parameters", lambda: a1111.parse(fields["parameters"])))
-    if text.user_comment:
-        found.append(("EXIF UserComment", lambda: a1111.parse(text.user_comment)))
-    for other in (text.comment, text.description):
-        if other:
-            found.append(("image comment", lambda other=other: a1111.parse(other)))
+    if "invokeai_metadata" in fields:
+        found.append(("InvokeAI metadata", lambda: invokeai.parse_metadata(fields["invokeai_metadata"])))
+    if "prompt" in fields or "workflow" in fields:
+        found.append(("ComfyUI graph", lambda: comfyui.parse(fields.get("prompt"), fields.get("workflow"))))
+    if "sd-metadata" in fields:
+        found.append(("InvokeAI sd-metadata", lambda: invokeai.parse_sd_metadata(fields["sd-metadata"])))
+    if "Dream" in fields:
+        found.append(("InvokeAI Dream", lambda: invokeai.parse_dream(fields["Dream"])))
+    if novelai.looks_like_novelai(fields):
+        found.append(("NovelAI metadata", lambda: novelai.parse(fields)))
+    for what, source in (("parameters", fields.get("parameters")), ("EXIF UserComment", text.user_comment),
+                         ("image comment", text.comment), ("image description", text.description)):
+        if not source:
+            continue
+        if "fooocus_scheme" in fields or fooocus.looks_like_fooocus(loads_json(source) if source[:1] == "{" else None):
+            found.append((f"Fooocus {what}", lambda s=source: fooocus.parse(s, fields.get("fooocus_scheme"))))
+        else:
+            found.append((f"A1111 {what}", lambda s=source: a1111.parse(s)))
     return found
 
 
@@ -73,7 +85,7 @@ def interpret(text: ImageText) -> GenerationInfo:
     extra = dict(result.extra)
     if "digital_source_type" in packet:
         extra["digital_source_type"] = packet["digital_source_type"]
-    if result.found and result.width is None and text.width:
+    if result.found and result.width is None and result.height is None and text.width:
         result = replace(result, width=text.width, height=text.height)
     return replace(result, extra=extra, notes=tuple(dict.fromkeys((*result.notes, *notes))))
 

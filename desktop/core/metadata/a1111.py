@@ -131,9 +131,10 @@ def parse(text: str) -> GenerationInfo:
     values = dict(pairs)
     width = height = None
     size = values.pop("Size", "")
-    if "x" in size:
-        width, height = (as_int(part) for part in size.split("x", 1))
+    if size:
+        width, _, height = (as_int(part) for part in size.partition("x"))
         if width is None or height is None:
+            width = height = None
             notes.append(f"size {size[:40]!r} is not WIDTHxHEIGHT")
     extra: dict = {}
     for source, target, convert in (
@@ -173,6 +174,8 @@ def _tool(extra: dict) -> str:
         return "atelier"
     if "sd.next" in app.lower() or "sdnext" in app.lower():
         return "sdnext"
+    if "fooocus" in version.lower():
+        return "fooocus"
     if len(version) > 1 and version[0] == "f" and version[1].isdigit():  # Forge: f0.0.17v1.8.0, f2.0.1v1.10.1
         return "forge"
     return "automatic1111"

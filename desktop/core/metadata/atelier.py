@@ -62,9 +62,13 @@ def parse(text: Any) -> GenerationInfo:
     seconds = as_float(record.get("seconds"))
     if seconds is not None:
         extra["seconds"] = seconds
-    for key in ("mode", "strength", "loras", "vae", "original_prompt", "batch_size"):
-        if key in params and params[key] not in ("", [], None):
+    for key in ("loras", "vae", "original_prompt"):
+        if params.get(key) not in ("", [], None):
             extra[key] = short(params[key])
+    if params.get("mode") not in (None, "txt2img"):  # the defaults only add noise to what people read
+        extra["mode"], extra["strength"] = short(params.get("mode")), short(params.get("strength"))
+    if params.get("batch_size") not in (None, 1):
+        extra["batch_size"] = short(params["batch_size"])
     for key, value in as_dict(record.get("extra")).items():
         extra.setdefault(str(key)[:200], short(value))
     try:

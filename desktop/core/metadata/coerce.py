@@ -82,3 +82,12 @@ def short(value: Any, limit: int = 2000, depth: int = 0) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**64:
         return str(value)[:40]
     return value
+
+
+def unreadable(info: Any, raw: dict[str, Any]) -> tuple[str, ...]:
+    """Notes for values that were present in the file but had the wrong type (read as None)."""
+    return tuple(
+        f"{field} {str(value)[:40]!r} could not be read"
+        for field, value in raw.items()
+        if value not in (None, "") and getattr(info, field) is None
+    )

@@ -104,6 +104,8 @@ class GenerationInfo:
         prompt, loras = split_lora_tags(self.prompt or "")
         if self.prompt is not None:
             changes["prompt"] = prompt
+        if not loras:  # other tools list LoRAs beside the prompt: [{"name": ..., "weight": ...}]
+            loras = _listed_loras(self.extra.get("loras"))
         if loras:
             changes["loras"] = loras
         if self.negative_prompt is not None:
@@ -161,6 +163,24 @@ def split_lora_tags(prompt: str) -> tuple[str, tuple[tuple[str, float], ...]]:
     if not loras:
         return prompt, ()
     return _LORA_TAG.sub("", prompt).strip(), loras
+
+
+def _listed_loras(items: Any) -> tuple[tuple[str, float], ...]:
+    found = []
+    for item in items if isinstance(items, (list, tuple)) else ():
+        if isinstance(item, Mapping) and isinstance(item.get("name"), str):
+            name, weight = item["name"], item.get("weight")
+        elif isinstance(item, (list, tuple)) and len(item) >= 2 and isinstance(item[0], str):
+            name, weight = item[0], item[1]
+        else:
+            continue
+        stem = name.replace("\\", "/").rsplit("/", 1)[-1]
+        for suffix in (".safetensors", ".ckpt", ".pt", ".bin"):
+            if stem.lower().endswith(suffix):
+                stem = stem[: -len(suffix)]
+        if stem and isinstance(weight, (int, float)) and not isinstance(weight, bool) and abs(weight) <= 100:
+            found.append((stem, float(weight)))
+    return tuple(found)
 
 
 def _plain(value: Any) -> Any:
