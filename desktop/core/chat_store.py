@@ -19,6 +19,7 @@ from desktop.core.chat_database import open_database
 ROLES = ("user", "assistant", "system", "tool")
 STATUSES = ("complete", "streaming", "stopped", "error")
 DEFAULT_TITLE = "New chat"
+DEFAULT_SAMPLING = {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 512}  # a new conversation's settings
 
 
 class ChatStoreError(ValueError):
@@ -74,7 +75,7 @@ def suggest_title(text: str, length: int = 48) -> str:
 
 def _fts_query(text: str) -> str:
     """Turn what a person typed into a safe FTS5 query: every word must match, the last as a prefix."""
-    words = [w for w in text.replace('"', " ").split() if w]
+    words = [w for w in text.replace('"', " ").replace("\x00", " ").split() if w]
     if not words:
         return ""
     quoted = [f'"{w}"' for w in words]
@@ -117,8 +118,10 @@ class ChatStore:
         self.close()
 
     # ------------------------------------------------------------------ conversations
-    def create_conversation(self, title: str = DEFAULT_TITLE, *, system_prompt: str = "", temperature: float = 0.7,
-                            top_p: float = 0.9, max_new_tokens: int = 512, model: str = "") -> Conversation:
+    def create_conversation(self, title: str = DEFAULT_TITLE, *, system_prompt: str = "",
+                            temperature: float = DEFAULT_SAMPLING["temperature"],
+                            top_p: float = DEFAULT_SAMPLING["top_p"],
+                            max_new_tokens: int = DEFAULT_SAMPLING["max_new_tokens"], model: str = "") -> Conversation:
         check_sampling(temperature, top_p, max_new_tokens)
         now = time.time()
         with self._lock:
