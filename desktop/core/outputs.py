@@ -9,7 +9,7 @@ from pathlib import Path
 
 from desktop.core.atomic import write_bytes_atomic
 from desktop.core.metadata import format_a1111_parameters  # noqa: F401 - re-exported for callers
-from desktop.core.metadata.writer import generation_texts, png_bytes
+from desktop.core.metadata.writer import generation_texts, png_bytes, with_c2pa
 from desktop.core.params import GenerationParams
 
 _NUMBERED = re.compile(r"^(\d{5,})-")
@@ -67,15 +67,20 @@ def save_generation(
     seconds: float = 0.0,
     extra: dict | None = None,
     path: Path | None = None,
+    c2pa_key_dir: Path | None = None,
 ) -> Path:
     """Write `image` (a PIL image) as a PNG with A1111 text, Atelier's record and an AI-generated XMP mark.
 
-    The file appears whole or not at all. Raises SaveError (an OSError) with a message a person can
+    With `c2pa_key_dir` (pass it when Settings.write_c2pa is on, e.g. config_dir / "c2pa") a signed
+    C2PA manifest is embedded as well. The file appears whole or not at all. Raises SaveError (an OSError) with a message a person can
     act on when the folder is full or unwritable; the caller keeps the image.
     """
     outputs_dir = Path(outputs_dir)
     texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra)
     data = png_bytes(image, texts)
+    target_name = Path(path).name if path is not None else f"seed {params.seed}"
+    if c2pa_key_dir is not None:
+        data = with_c2pa(data, "PNG", Path(c2pa_key_dir), target_name)
     try:
         outputs_dir.mkdir(parents=True, exist_ok=True)
         target = Path(path) if path is not None else output_path(outputs_dir, params.seed)

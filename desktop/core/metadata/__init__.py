@@ -85,6 +85,8 @@ def interpret(text: ImageText) -> GenerationInfo:
     extra = dict(result.extra)
     if "digital_source_type" in packet:
         extra["digital_source_type"] = packet["digital_source_type"]
+    if text.has_c2pa:
+        extra["c2pa"] = "a C2PA manifest is embedded"
     if result.found and result.width is None and result.height is None and text.width:
         result = replace(result, width=text.width, height=text.height)
     return replace(result, extra=extra, notes=tuple(dict.fromkeys((*result.notes, *notes))))

@@ -38,6 +38,7 @@ class ImageText:
     comment: str | None = None  # JPEG COM segment
     xmp: str | None = None
     notes: tuple[str, ...] = ()
+    has_c2pa: bool = False  # a C2PA manifest store (PNG `caBX` chunk) is embedded
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "fields", MappingProxyType(dict(self.fields)))
@@ -98,6 +99,7 @@ def _read_png(handle: BinaryIO) -> ImageText:
     fields: dict[str, str] = {}
     width = height = None
     exif_data = None
+    has_c2pa = False
     handle.seek(8)
     ended = False
     text_chunks = 0
@@ -118,6 +120,8 @@ def _read_png(handle: BinaryIO) -> ImageText:
             ended = True
             handle.seek(length + 4, 1)
             continue
+        if kind == b"caBX":
+            has_c2pa = True
         if kind == b"IHDR" and length >= 8:
             width, height = struct.unpack(">II", handle.read(8))
             handle.seek(length - 8 + 4, 1)
@@ -156,7 +160,8 @@ def _read_png(handle: BinaryIO) -> ImageText:
     if exif_data:
         user_comment, description = _exif_text(exif_data, notes)
     xmp = fields.pop("XML:com.adobe.xmp", None)
-    return ImageText("PNG", width, height, fields, user_comment, description, None, xmp, tuple(dict.fromkeys(notes)))
+    return ImageText("PNG", width, height, fields, user_comment, description, None, xmp,
+                     tuple(dict.fromkeys(notes)), has_c2pa)
 
 
 def decode_user_comment(value: object) -> str | None:

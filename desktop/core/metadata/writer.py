@@ -94,6 +94,17 @@ def lossy_bytes(image, texts: GenerationTexts, fmt: str, quality: int = 92) -> b
     return buffer.getvalue()
 
 
+def with_c2pa(data: bytes, fmt: str, key_dir: Path, title: str) -> bytes:
+    """Signed when possible; when signing fails the image is still saved, unsigned, and the log says why."""
+    from desktop.core.metadata import provenance
+
+    try:
+        return provenance.sign_image(data, fmt, Path(key_dir), title)
+    except (RuntimeError, OSError, ValueError) as error:
+        log.warning("saved %s without a C2PA manifest: %s", title, error)
+        return data
+
+
 def export_image(
     image,
     params: GenerationParams,
@@ -105,9 +116,11 @@ def export_image(
     seconds: float = 0.0,
     extra: dict | None = None,
     quality: int = 92,
+    c2pa_key_dir: Path | None = None,
 ) -> Path:
     """Write `image` as PNG, JPEG or WebP (from `format` or the suffix) with all the metadata the format holds.
 
+    With `c2pa_key_dir` (Settings.write_c2pa), a signed C2PA manifest is embedded too.
     Raises ValueError for an unknown format and OSError when the file cannot be written.
     """
     target = Path(path)
@@ -116,5 +129,7 @@ def export_image(
         raise ValueError(f"cannot export {target.name}: choose a .png, .jpg or .webp file name")
     texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra)
     data = png_bytes(image, texts) if fmt == "PNG" else lossy_bytes(image, texts, fmt, quality)
+    if c2pa_key_dir is not None:
+        data = with_c2pa(data, fmt, c2pa_key_dir, target.name)
     write_bytes_atomic(target, data)
     return target

@@ -1,0 +1,133 @@
+"""Optional C2PA manifests: a signed statement, embedded in the PNG, that Atelier generated the image.
+
+The key and certificate are made on this computer the first time they are needed (a small local CA
+and a signing certificate under it, because C2PA refuses self-signed signing certificates). Verifiers
+report the result as valid but "untrusted": nobody outside this computer vouches for the key.
+No network is used: there is no timestamp authority.
+"""
+
+from __future__ import annotations
+
+import datetime
+import io
+import json
+import logging
+import os
+from pathlib import Path
+
+from desktop import __version__
+from desktop.core.atomic import write_bytes_atomic
+from desktop.core.metadata.xmp import TRAINED_ALGORITHMIC_MEDIA
+
+log = logging.getLogger(__name__)
+
+KEY_FILE = "signing-key.pem"
+CHAIN_FILE = "signing-chain.pem"
+
+
+def unavailable_reason() -> str | None:
+    """None when C2PA signing can work here, else a sentence saying what is missing."""
+    try:
+        import c2pa  # noqa: F401
+        import cryptography  # noqa: F401
+    except ImportError as error:
+        return f"C2PA signing needs the c2pa-python package ({error.name} is not installed): pip install c2pa-python"
+    return None
+
+
+def _certificate(subject, issuer, public_key, signing_key, *, ca: bool):
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.x509.oid import ExtendedKeyUsageOID
+
+    now = datetime.datetime.now(datetime.timezone.utc)
+    usage = dict(digital_signature=not ca, content_commitment=False, key_encipherment=False, data_encipherment=False,
+                 key_agreement=False, key_cert_sign=ca, crl_sign=ca, encipher_only=False, decipher_only=False)
+    builder = (
+        x509.CertificateBuilder().subject_name(subject).issuer_name(issuer).public_key(public_key)
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1)).not_valid_after(now + datetime.timedelta(days=3650))
+        .add_extension(x509.BasicConstraints(ca=ca, path_length=0 if ca else None), critical=True)
+        .add_extension(x509.KeyUsage(**usage), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    if not ca:  # C2PA checks the end certificate for a signing EKU and a link to its issuer
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.EMAIL_PROTECTION]), critical=False)
+        builder = builder.add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(signing_key.public_key()), critical=False
+        )
+    return builder.sign(signing_key, hashes.SHA256())
+
+
+def signing_identity(folder: Path) -> tuple[bytes, bytes]:
+    """(certificate chain PEM, private key PEM), created once in `folder` and reused after."""
+    key_path, chain_path = folder / KEY_FILE, folder / CHAIN_FILE
+    if key_path.is_file() and chain_path.is_file():
+        return chain_path.read_bytes(), key_path.read_bytes()
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    def name(common: str):
+        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common),
+                          x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Atelier (local key)")])
+
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca = _certificate(name("Atelier local authority"), name("Atelier local authority"), ca_key.public_key(), ca_key, ca=True)
+    leaf = _certificate(name("Atelier on this computer"), ca.subject, key.public_key(), ca_key, ca=False)
+    chain = leaf.public_bytes(serialization.Encoding.PEM) + ca.public_bytes(serialization.Encoding.PEM)
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                serialization.NoEncryption())
+    folder.mkdir(parents=True, exist_ok=True)
+    write_bytes_atomic(key_path, key_pem)
+    os.chmod(key_path, 0o600)
+    write_bytes_atomic(chain_path, chain)
+    return chain, key_pem
+
+
+def manifest(title: str) -> dict:
+    return {
+        "claim_generator_info": [{"name": "Atelier", "version": __version__}],
+        "title": title,
+        "assertions": [{"label": "c2pa.actions", "data": {"actions": [{
+            "action": "c2pa.created",
+            "digitalSourceType": TRAINED_ALGORITHMIC_MEDIA,
+            "softwareAgent": {"name": "Atelier", "version": __version__},
+        }]}}],
+    }
+
+
+MIME_TYPES = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+
+
+def sign_image(data: bytes, fmt: str, key_folder: Path, title: str) -> bytes:
+    """`data` (PNG, JPEG or WebP bytes) with a C2PA manifest embedded. Raises RuntimeError saying why it cannot."""
+    reason = unavailable_reason()
+    if reason:
+        raise RuntimeError(reason)
+    import c2pa
+
+    chain, key = signing_identity(key_folder)
+    try:
+        signer = c2pa.Signer.from_info(c2pa.C2paSignerInfo(c2pa.C2paSigningAlg.ES256, chain, key, None))
+        out = io.BytesIO()
+        with c2pa.Builder(json.dumps(manifest(title))) as builder:
+            builder.sign(signer, MIME_TYPES[fmt], io.BytesIO(data), out)
+    except Exception as error:  # noqa: BLE001 - the native library raises its own error family
+        raise RuntimeError(f"C2PA signing failed: {error}") from error
+    return out.getvalue()
+
+
+def read_manifest(path: Path) -> dict | None:
+    """The active C2PA manifest store as JSON (with validation results), or None when there is none."""
+    if unavailable_reason():
+        return None
+    import c2pa
+
+    try:
+        mime = MIME_TYPES.get({".jpg": "JPEG", ".jpeg": "JPEG", ".webp": "WEBP"}.get(Path(path).suffix.lower(), "PNG"))
+        with open(path, "rb") as handle, c2pa.Reader(mime, handle) as reader:
+            return json.loads(reader.json())
+    except Exception:  # noqa: BLE001 - no manifest and a damaged one both mean: nothing to show
+        return None
