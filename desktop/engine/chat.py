@@ -8,6 +8,7 @@ waiting: the exception is raised again in the consumer instead.
 
 from __future__ import annotations
 
+import gc
 import json
 import struct
 import threading
@@ -21,7 +22,7 @@ from transformers.utils import logging as hf_logging
 
 from desktop.core.models import check_chat_folder
 
-# Used when a model folder has no chat template (documented in the README's chat section): plain
+# Used when a model folder has no chat template (the user sees NO_TEMPLATE_WARNING): plain
 # ChatML, which most instruct models since 2024 were trained on or tolerate; tools are listed the
 # way Qwen/Hermes templates list them so tool calls still work.
 FALLBACK_CHAT_TEMPLATE = (
@@ -60,10 +61,21 @@ def _dtype_for(device: str) -> torch.dtype:
     return torch.float32  # CPUs without bf16 units run half precision many times slower
 
 
+def _weight_files(folder: Path) -> list[Path]:
+    """The safetensors files the loader will read (some repos also ship a consolidated copy)."""
+    index = folder / "model.safetensors.index.json"
+    if index.exists():
+        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
+        return sorted({folder / name for name in weight_map.values()})
+    if (folder / "model.safetensors").exists():
+        return [folder / "model.safetensors"]
+    return sorted(folder.glob("*.safetensors"))
+
+
 def _parameter_count(folder: Path) -> int:
     """Parameters in the folder's safetensors files, read from their headers (no weights loaded)."""
     total = 0
-    for file in sorted(folder.glob("*.safetensors")):
+    for file in _weight_files(folder):
         with open(file, "rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
             header = json.loads(handle.read(length))
@@ -132,8 +144,9 @@ class _TokenStreamer(TextIteratorStreamer):
 class ReplyStream:
     """Iterate for text pieces; afterwards finish_reason is "stop", "length" or "cancelled"."""
 
-    def __init__(self, engine: "ChatEngine", inputs: dict, generate_kwargs: dict, cancel) -> None:
+    def __init__(self, engine: "ChatEngine", inputs: dict, generate_kwargs: dict, cancel, seed: int | None) -> None:
         self.finish_reason = ""
+        self.seed = seed
         self.prompt_tokens = int(inputs["input_ids"].shape[1])
         self.first_piece_s: float | None = None  # seconds from start to the first piece (TTFT)
         self.seconds = 0.0
@@ -172,6 +185,8 @@ class ReplyStream:
             finally:
                 streamer.end()  # without it the consumer would wait for ever after a failure
 
+        if self.seed is not None:  # seeded when generation starts, so nothing in between draws from it
+            torch.manual_seed(int(self.seed))  # also seeds every CUDA device
         start = time.perf_counter()
         thread = threading.Thread(target=work, name="chat-generate", daemon=True)
         thread.start()
@@ -210,6 +225,8 @@ class ChatEngine:
         vocab = tokenizer.get_vocab()
         ends = model.generation_config.eos_token_id
         ends = [ends] if isinstance(ends, int) else list(ends or [])
+        if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ends:
+            ends.append(tokenizer.eos_token_id)
         # ChatML turns end with <|im_end|> even when the model's own end token is another one
         ends += [vocab[t] for t in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>") if t in vocab and vocab[t] not in ends]
         self.eos_token_ids = ends
@@ -282,14 +299,14 @@ class ChatEngine:
             kwargs.update(do_sample=False, temperature=None, top_p=None, top_k=None)
         else:
             kwargs.update(do_sample=True, temperature=float(temperature), top_p=float(top_p))
-        if seed is not None:
-            torch.manual_seed(int(seed))  # also seeds every CUDA device
-        return ReplyStream(self, inputs, kwargs, cancel)
+        return ReplyStream(self, inputs, kwargs, cancel, seed)
 
     def reply(self, messages: list[dict], **options) -> str:
         return "".join(self.stream(messages, **options))
 
     def unload(self) -> None:
+        """Free the weights (the worker calls this when memory is needed for another model)."""
         self.model = None
+        gc.collect()
         if self.device == "cuda":
             torch.cuda.empty_cache()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 
 import pytest
@@ -167,6 +168,13 @@ def test_memory_estimate_before_loading_matches_the_loaded_model(engine, tiny_ch
     # KV cache: 2 layers x 2 kv heads x 16 dims x keys and values x 4 bytes = 512 bytes a token
     assert engine.memory_bytes(2048) - engine.memory_bytes(1024) == 1024 * 512
     assert engine.weights_bytes > 300_000
+
+
+def test_memory_estimate_counts_only_the_weights_the_loader_reads(tmp_path, tiny_chat):
+    folder = tmp_path / "with-consolidated"
+    shutil.copytree(tiny_chat, folder)
+    shutil.copy(folder / "model.safetensors", folder / "consolidated.safetensors")  # as Mistral repos ship
+    assert estimate_chat_memory(folder, 1024, "cpu") == estimate_chat_memory(tiny_chat, 1024, "cpu")
 
 
 def test_context_fitting_with_the_real_tokenizer_keeps_the_system_prompt(engine):
