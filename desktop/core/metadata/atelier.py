@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import time
 from typing import Any
@@ -30,7 +31,8 @@ def build_record(
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "app_version": __version__,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(created)),
+        "created": datetime.datetime.fromtimestamp(time.time() if created is None else created)
+        .astimezone().isoformat(timespec="milliseconds"),
         "params": params.to_dict(),
         "model_name": model_name or params.model,
         "model_hash": model_hash,
