@@ -11,15 +11,16 @@ from pathlib import Path
 import torch
 
 CHATML_TEMPLATE = (
-    "{%- if tools %}<|im_start|>system\n{{ messages[0]['content'] if messages[0]['role'] == 'system' else '' }}"
-    "\n\n# Tools\nYou may call one or more functions. Function signatures:\n<tools>\n"
-    "{%- for tool in tools %}\n{{ tool | tojson }}{%- endfor %}\n</tools>\n"
-    "Return calls as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call><|im_end|>\n"
-    "{%- for m in messages %}{%- if not (loop.first and m['role'] == 'system') %}"
-    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{%- endif %}{%- endfor %}"
-    "{%- else %}{%- for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n"
-    "{%- endfor %}{%- endif %}"
-    "{%- if add_generation_prompt %}<|im_start|>assistant\n{%- endif %}"
+    # Qwen/Hermes layout. No "{%-" and no newline right after a tag: "{%-" ate the newline ChatML needs
+    # after "<|im_start|>assistant", and transformers renders with trim_blocks, which eats one after a tag.
+    "{% if tools %}<|im_start|>system\n"
+    "{% if messages and messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}\n\n{% endif %}"
+    "# Tools\nYou may call one or more functions. Function signatures:\n<tools>\n"
+    "{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}</tools>\n"
+    "Return each call as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call><|im_end|>\n{% endif %}"
+    "{% for m in messages %}{% if not (tools and loop.first and m['role'] == 'system') %}"
+    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endif %}{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 
 
