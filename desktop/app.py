@@ -40,6 +40,11 @@ class Atelier:
         self.controller.finished.connect(self.status_bridge.on_generation_done)
         self._restore_panel()
         self.extra_model: str | None = model
+        from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
+
+        self.welcome = install_welcome(self.window.canvas, self.settings, self.settings_path, self.models_dir,
+                                       self.refresh_models, Path(__file__).resolve().parents[1] / "resources" /
+                                       "catalog.json", getattr(self, "open_models_window", None))
         self.refresh_models(select=model or self.settings.last_model)
         self.window.add_action("&File", "Open &Outputs Folder", lambda: self.window.open_folder(str(self.outputs_dir())))
         self.window.add_action("&File", "Open &Models Folder", lambda: self.window.open_folder(str(self.models_dir())))
@@ -71,9 +76,7 @@ class Atelier:
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         usable = any(e.usable for e in image_entries)
-        self.window.canvas.set_hint("" if usable else
-                                    "Welcome to Atelier.\n\nAdd a Stable Diffusion model to begin: put a diffusers "
-                                    f"model folder in\n{self.models_dir()}\nor start with --model PATH.")
+        self.welcome.setVisible(not usable)
         return entries
 
     def _on_model_chosen(self, _index: int) -> None:
@@ -136,11 +139,21 @@ class Atelier:
 
 def run_app(model: str | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from desktop.platform_check import platform_problem
+
+    problem = platform_problem()  # a missing system library, named, instead of Qt's generic plugin abort
+    if problem:
+        print(problem, file=sys.stderr)
+        return 1
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("Atelier")
     app.setOrganizationName("Atelier")
+    app.setDesktopFileName("atelier")  # matches resources/atelier.desktop (Wayland uses it for the icon)
+    from desktop.ui.app_icon import app_icon
+
+    app.setWindowIcon(app_icon())
     atelier = Atelier(model=model)
     atelier.window.show()
     app.aboutToQuit.connect(atelier.save_settings)

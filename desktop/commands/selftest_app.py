@@ -1,0 +1,189 @@
+"""The self-test's app checks: the real window and the real worker lane, driven with tiny models.
+
+What a user does first, done by the test: start with no models (the welcome shows), add a model,
+press Generate and get pixels on the canvas and a PNG on disk; then img2img, inpaint and SDXL jobs
+on the same lane, and one chat reply, so every pipeline family runs once in this installation.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from desktop.core.messages import Cancelled, Done, Failed, GenerateJob, ImageResult, RgbImage, next_job_id
+
+WAIT_S = 120.0  # a slow disk and a cold start of torch take a while; a hang must still end
+
+
+@dataclass(frozen=True)
+class ChatReplyJob:
+    """Load a chat model on the lane and reply once (the self-test's own job type)."""
+
+    model_path: str
+    prompt: str
+    job_id: int = field(default_factory=next_job_id)
+
+
+@dataclass(frozen=True)
+class ChatReplyText:
+    job_id: int
+    text: str
+    tokens: int
+
+
+def run_chat_reply(context) -> None:
+    from desktop.engine.chat import ChatEngine
+
+    job: ChatReplyJob = context.job
+    engine = ChatEngine.load(job.model_path, device="cpu")
+    stream = engine.stream([{"role": "user", "content": job.prompt}], temperature=0, max_new_tokens=8,
+                           cancel=context.cancel)
+    text = "".join(stream)
+    context.emit(ChatReplyText(job.job_id, text, stream.tokens))
+    engine.unload()
+
+
+def qt_application():
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(["atelier-selftest"])
+    app.setApplicationName("Atelier")
+    return app
+
+
+def wait_until(predicate, what: str, timeout_s: float = WAIT_S) -> None:
+    """Run the Qt event loop until predicate() holds; a hang becomes a named failure."""
+    from PySide6.QtCore import QCoreApplication, QEventLoop
+
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{what}: nothing after {timeout_s:.0f} s")
+        QCoreApplication.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.005)
+
+
+def check_qt(resources: Path) -> str:
+    """Qt's image formats (plugins a bundle can lose) and the SVG icon rendered."""
+    from PySide6.QtGui import QColor, QImage, QImageReader, QPainter
+    from PySide6.QtSvg import QSvgRenderer
+
+    qt_application()
+    formats = {bytes(f).decode() for f in QImageReader.supportedImageFormats()}
+    missing = {"png", "jpg", "webp", "svg"} - formats
+    if missing:
+        raise ImportError(f"Qt image format plugins missing: {', '.join(sorted(missing))} "
+                          "(PySide6/Qt/plugins/imageformats)")
+    renderer = QSvgRenderer(str(resources / "icons" / "atelier.svg"))
+    if not renderer.isValid():
+        raise ValueError("the app icon (atelier.svg) does not render")
+    image = QImage(64, 64, QImage.Format.Format_ARGB32)
+    image.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(image)
+    renderer.render(painter)
+    painter.end()
+    if image.pixelColor(32, 32).alpha() == 0:
+        raise ValueError("the app icon rendered empty")
+    return f"{len(formats)} image formats, icon renders"
+
+
+class AppSession:
+    """One Atelier window and worker in a scratch home, driven the way a user drives it."""
+
+    def __init__(self, home: Path) -> None:
+        from PySide6.QtCore import QObject, Slot
+
+        from desktop.app import Atelier
+        from desktop.core.paths import AppPaths
+        from desktop.core.settings import Settings
+
+        qt_application()
+        self.paths = AppPaths.default().ensure()
+        Settings(width=64, height=64, steps=2, seed=7, seed_locked=True).save(self.paths.config_dir / "settings.json")
+        self.atelier = Atelier(paths=self.paths)
+        self.atelier.window.show()
+        self.messages: list = []
+
+        class Collector(QObject):
+            """Receives the lane's messages on the GUI thread."""
+
+            @Slot(object)
+            def on_message(inner, message) -> None:  # noqa: N805 - inner is the collector
+                self.messages.append(message)
+
+        self.collector = Collector()
+        self.atelier.worker.message.connect(self.collector.on_message)
+        self.atelier.worker.add_handler(ChatReplyJob, run_chat_reply)
+
+    def welcome_on_first_run(self) -> str:
+        welcome = getattr(self.atelier, "welcome", None)
+        if welcome is None:
+            return "no welcome panel wired in this build"
+        wait_until(lambda: welcome.isVisible(), "the welcome panel with no models", 10)
+        return "shown with no models"
+
+    def add_model_and_generate(self, model: Path) -> str:
+        """The model appears in the list, Generate gives pixels on the canvas and a PNG with metadata."""
+        from PIL import Image
+
+        target = self.paths.models_dir / model.name
+        shutil.copytree(model, target)
+        self.atelier.refresh_models(select=str(target))
+        panel, controller = self.atelier.window.prompt_panel, self.atelier.controller
+        errors: list[str] = []
+        controller.error.connect(errors.append)
+        if panel.selected_model() is None:
+            raise LookupError(f"the model copied into {self.paths.models_dir} was not listed")
+        welcome = getattr(self.atelier, "welcome", None)
+        if welcome is not None and welcome.isVisible():
+            raise AssertionError("the welcome panel stayed up after a model was added")
+        panel.prompt.setPlainText("a lighthouse in a storm")
+        panel.request_generate()
+        wait_until(lambda: controller.results or errors, "the first generation")
+        if errors:
+            raise RuntimeError(errors[0])
+        result = controller.results[0]
+        canvas = self.atelier.window.canvas
+        if canvas.image is None or (canvas.image.width(), canvas.image.height()) != (64, 64):
+            raise AssertionError("no 64x64 picture arrived on the canvas")
+        saved = Image.open(result.path)
+        if "Steps: 2" not in saved.text.get("parameters", ""):
+            raise AssertionError(f"{result.path} lacks its generation parameters")
+        wait_until(lambda: controller.idle, "the generation to finish")
+        return f"64x64 on the canvas, saved {Path(result.path).name}"
+
+    def run_job(self, job) -> list:
+        """Submit a job on the lane and wait for its end; its messages, or the failure it reported."""
+        self.atelier.worker.submit(job)
+        mine = lambda: [m for m in self.messages if getattr(m, "job_id", None) == job.job_id]  # noqa: E731
+        wait_until(lambda: any(isinstance(m, (Done, Failed, Cancelled)) for m in mine()), type(job).__name__)
+        ended = mine()[-1]
+        if not isinstance(ended, Done):
+            raise RuntimeError(getattr(ended, "message", None) or getattr(ended, "reason", "did not finish"))
+        return mine()
+
+    def generate(self, model: Path, family: str, mode: str = "txt2img") -> str:
+        from desktop.core.params import GenerationParams
+
+        params = GenerationParams(prompt="a red fox", width=64, height=64, steps=2, seed=3, mode=mode,
+                                  scheduler="Euler", strength=0.6)
+        init = RgbImage(64, 64, bytes([120, 90, 200]) * 64 * 64) if mode != "txt2img" else None
+        mask = bytes([0] * 32 * 64 + [255] * 32 * 64) if mode == "inpaint" else None
+        job = GenerateJob(params=params, model_path=str(model), family=family, init_image=init, mask=mask)
+        images = [m for m in self.run_job(job) if isinstance(m, ImageResult)]
+        if not images or (images[0].image.width, images[0].image.height) != (64, 64):
+            raise AssertionError(f"{mode} gave no 64x64 image")
+        return f"{family} {mode}: 64x64"
+
+    def chat_reply(self, model: Path) -> str:
+        replies = [m for m in self.run_job(ChatReplyJob(str(model), "Say hello.")) if isinstance(m, ChatReplyText)]
+        if not replies or replies[0].tokens < 1:
+            raise AssertionError("the chat model produced no tokens")
+        return f"{replies[0].tokens} tokens through the lane"
+
+    def close(self) -> None:
+        self.atelier.shutdown()
+        self.atelier.window.close()
+        self.atelier.window.deleteLater()
