@@ -43,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--keep", help="use (and keep) this folder instead of a temporary one")
+    parser.add_argument("--ui", action="store_true", help="also time opening the gallery dock (offscreen Qt)")
     args = parser.parse_args()
     root = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="atelier-gallery-bench-"))
     outputs, db = root / "outputs", root / "gallery.db"
@@ -82,7 +83,34 @@ def main() -> None:
         "favourites_ms": _timed(lambda: index.search(favourite=True, limit=200)),
         "folder": str(root),
     }
+    if args.ui:
+        result.update(_time_dock(index, root))
     print(json.dumps(result, indent=2))
+
+
+def _time_dock(index: GalleryIndex, root: Path) -> dict:
+    import os
+
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from PySide6.QtWidgets import QApplication
+
+    from desktop.core.thumbnails import ThumbnailCache
+    from desktop.ui.gallery_dock import GalleryDock
+
+    app = QApplication.instance() or QApplication([])
+    start = time.perf_counter()
+    dock = GalleryDock(index, ThumbnailCache(root / "thumbs"))
+    dock.resize(460, 760)
+    dock.show()
+    app.processEvents()
+    open_ms = (time.perf_counter() - start) * 1000
+    start = time.perf_counter()
+    dock.search.setText("lighthouse")
+    dock._apply_filters()
+    app.processEvents()
+    search_ms = (time.perf_counter() - start) * 1000
+    dock.model.wait_for_background()
+    return {"dock_open_and_paint_ms": round(open_ms, 1), "dock_search_and_repaint_ms": round(search_ms, 1)}
 
 
 if __name__ == "__main__":

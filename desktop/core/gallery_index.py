@@ -158,21 +158,24 @@ class GalleryIndex:
         return path.resolve().relative_to(self.outputs_dir.resolve()).as_posix()
 
     def _scan(self) -> Iterator[tuple[str, os.stat_result]]:
-        stack = [self.outputs_dir]
+        root = os.path.join(str(self.outputs_dir), "")
+        stack = [root]
         while stack:
             try:
                 with os.scandir(stack.pop()) as entries:
                     for entry in entries:
-                        if entry.name.startswith("."):  # temp files of atomic writes, hidden folders
+                        name = entry.name
+                        if name.startswith("."):  # temp files of atomic writes, hidden folders
                             continue
-                        if entry.is_dir(follow_symlinks=False):
-                            stack.append(Path(entry.path))
-                        elif os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES:
+                        if os.path.splitext(name)[1].lower() in IMAGE_SUFFIXES:
                             try:
                                 stat = entry.stat()
                             except OSError:
                                 continue
-                            yield Path(entry.path).relative_to(self.outputs_dir).as_posix(), stat
+                            relative = entry.path[len(root):]
+                            yield (relative if os.sep == "/" else relative.replace(os.sep, "/")), stat
+                        elif entry.is_dir(follow_symlinks=False):
+                            stack.append(entry.path)
             except OSError:
                 continue
 
