@@ -88,3 +88,46 @@ def save_generation(
     except OSError as error:
         raise _save_error(error, Path(path).parent if path is not None else outputs_dir) from error
     return target
+
+
+class UnsavedImages:
+    """Generated images whose save failed, held in memory until a retry (or another folder) works.
+
+    Not thread-safe: use it from the thread that saves (the GUI thread in the app).
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[object, GenerationParams, dict]] = []
+        self.last_error = ""
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def save(self, image, params: GenerationParams, outputs_dir: Path, **options) -> Path | None:
+        """save_generation, but a failure keeps the image here and returns None (the reason is `last_error`)."""
+        try:
+            path = save_generation(image, params, outputs_dir, **options)
+        except SaveError as error:
+            self._pending.append((image, params, dict(options, outputs_dir=Path(outputs_dir))))
+            self.last_error = str(error)
+            return None
+        return path
+
+    def retry(self, outputs_dir: Path | None = None) -> list[Path]:
+        """Save what is held (into `outputs_dir` when given); what still fails stays held."""
+        saved, still = [], []
+        for image, params, options in self._pending:
+            options = dict(options)
+            folder = Path(outputs_dir) if outputs_dir is not None else options.pop("outputs_dir")
+            options.pop("outputs_dir", None)
+            if outputs_dir is not None:
+                options.pop("path", None)  # a chosen file name belonged to the old folder
+            try:
+                saved.append(save_generation(image, params, folder, **options))
+            except SaveError as error:
+                self.last_error = str(error)
+                still.append((image, params, dict(options, outputs_dir=folder)))
+        self._pending = still
+        if not still:
+            self.last_error = ""
+        return saved

@@ -15,7 +15,7 @@ from desktop.core.metadata.image_text import decode_user_comment
 from desktop.core.metadata.info import GenerationInfo
 
 # A few seconds in the suite; ATELIER_FUZZ_EXAMPLES=5000 for a long hunt.
-FUZZ = settings(max_examples=int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "250")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
+FUZZ = settings(max_examples=int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
 KEYS = ["prompt", "positive_prompt", "negative_prompt", "uc", "seed", "steps", "cfg_scale", "scale", "width",
         "height", "model", "loras", "scheduler", "sampler", "resolution", "image", "params", "format",
         "class_type", "inputs", "text", "positive", "negative", "model_name", "name", "weight", "caption",

@@ -116,3 +116,19 @@ def test_a_full_disk_loses_nothing_silently(tmp_path):
 def test_format_a1111_parameters_quotes_values_with_commas():
     text = format_a1111_parameters(PARAMS.replace(loras=()), model_name="my, model", model_hash="")
     assert text.splitlines()[-1].endswith('Model: "my, model", Version: Atelier 0.1.0')
+
+
+def test_unsaved_images_are_held_until_a_retry_works(tmp_path):
+    from desktop.core.outputs import UnsavedImages
+
+    blocked = tmp_path / "outputs"
+    blocked.write_text("a file where the folder should be")
+    held = UnsavedImages()
+    assert held.save(_image(), PARAMS, blocked, model_name="m", model_hash="h") is None
+    assert len(held) == 1 and "choose another outputs folder" in held.last_error
+    assert held.retry() == [] and len(held) == 1  # still blocked: still held
+    elsewhere = held.retry(tmp_path / "other")
+    assert [p.name for p in elsewhere] == ["00000-965400086.png"] and len(held) == 0 and held.last_error == ""
+    assert read_metadata(elsewhere[0]).extra["model_hash"] == "h"
+    blocked.unlink()
+    assert held.save(_image(), PARAMS, blocked, model_name="m").parent == blocked
