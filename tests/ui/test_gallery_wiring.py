@@ -1,0 +1,39 @@
+"""The gallery inside the real window: new images appear, Reuse settings, Reproduce matches pixels."""
+
+import shutil
+
+import pytest
+
+from desktop.core.settings import Settings
+
+
+@pytest.fixture
+def atelier(qtbot, app_paths, tiny_sd15):
+    from desktop.app import Atelier
+
+    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
+    Settings(width=64, height=64, steps=2, seed=9, seed_locked=True).save(app_paths.config_dir / "settings.json")
+    app = Atelier(paths=app_paths)
+    qtbot.addWidget(app.window)
+    yield app
+    app.shutdown()
+
+
+def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atelier):
+    panel, dock = atelier.window.prompt_panel, atelier.gallery.dock
+    panel.prompt.setPlainText("a paper boat")
+    with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as blocker:
+        panel.request_generate()
+    path = blocker.args[0].path
+    qtbot.waitUntil(lambda: dock.select_path(path), timeout=10000)
+    panel.prompt.setPlainText("something else")
+    panel.steps.setValue(7)
+    dock.buttons["reuse"].click()
+    assert panel.prompt.toPlainText() == "a paper boat" and panel.steps.value() == 2
+    shown = []
+    original = dock.show_reproduction
+    dock.show_reproduction = lambda match: (shown.append(match), original(match))
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+    dock.buttons["reproduce"].click()
+    qtbot.waitUntil(lambda: bool(shown), timeout=60000)
+    assert shown[0].identical
