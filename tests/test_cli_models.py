@@ -59,3 +59,16 @@ def test_list_on_an_empty_home_says_so(app_paths, capsys):
     assert main(["models", "list"]) == 0
     assert "No models found" in capsys.readouterr().out
     assert main(["models"]) == 2
+
+
+def test_download_from_a_local_hub_and_list_it(app_paths, monkeypatch, capsys):
+    import fake_hub
+
+    with fake_hub.serve() as hub:
+        monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)
+        assert main(["models", "download", hub.repo]) == 0
+    assert "verified" in capsys.readouterr().out
+    assert main(["models", "download", "--catalog", "x"]) == 0
+    assert "sd-turbo" in capsys.readouterr().out
+    assert main(["models", "download", "no-slash"]) == 1
+    assert "owner/name" in capsys.readouterr().err

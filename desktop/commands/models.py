@@ -11,7 +11,7 @@ HELP = "list the models Atelier can use, or import a model file"
 
 
 def add_arguments(parser) -> None:
-    actions = parser.add_subparsers(dest="models_action", metavar="{list,import}")
+    actions = parser.add_subparsers(dest="models_action", metavar="{list,import,download}")
     listing = actions.add_parser("list", help="every model Atelier finds, with kind, family, size and state")
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     importing = actions.add_parser("import", help="import a .safetensors checkpoint, LoRA, VAE or TAESD file")
@@ -21,6 +21,9 @@ def add_arguments(parser) -> None:
     importing.add_argument("--trust-pickle", action="store_true",
                            help="I trust this .ckpt/.pt/.bin file: read it with torch.load(weights_only=True) "
                                 "and keep a .safetensors conversion")
+    fetching = actions.add_parser("download", help="download a catalog model or any Hugging Face repo (online)")
+    fetching.add_argument("what", help="a catalog id (see --catalog) or a repo id such as stabilityai/sd-turbo")
+    fetching.add_argument("--catalog", action="store_true", help="list the curated catalog and exit")
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -52,7 +55,9 @@ def run(args) -> int:
         return _list(args.json)
     if action == "import":
         return _import(args)
-    return _fail("say what to do: 'models list' or 'models import FILE'")
+    if action == "download":
+        return _download(args)
+    return _fail("say what to do: 'models list', 'models import FILE' or 'models download ID'")
 
 
 def _list(as_json: bool) -> int:
@@ -101,4 +106,39 @@ def _import(args) -> int:
     print(f"Now lives at: {result.path}")
     if result.kind == "checkpoint":
         print(f"Use it with: main.py generate --model {result.name!r} --prompt ... --out image.png")
+    return 0
+
+
+def _download(args) -> int:
+    import threading
+
+    from desktop.core.catalog import load_catalog
+    from desktop.core.downloads import DownloadCancelled, DownloadError, download
+    from desktop.core.paths import hf_cache_dir
+
+    catalog = {entry.id: entry for entry in load_catalog()}
+    if args.catalog:
+        for entry in catalog.values():
+            print(f"{entry.id:24} {human_size(entry.size_bytes):>9}  {entry.licence}  ({entry.repo_id})")
+        return 0
+    entry = catalog.get(args.what)
+    repo, revision = (entry.repo_id, entry.revision) if entry else (args.what, "main")
+    patterns = list(entry.patterns) if entry else None
+
+    def show(progress) -> None:
+        left = f"{progress.seconds_left:.0f} s left" if progress.seconds_left is not None else "estimating"
+        print(f"\r{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}, "
+              f"{human_size(progress.bytes_per_second)}/s, {left}   ", end="", file=sys.stderr, flush=True)
+
+    cancel = threading.Event()
+    try:
+        result = download(repo, hf_cache_dir(), revision, patterns, on_progress=show, cancel=cancel)
+    except DownloadError as error:
+        print(file=sys.stderr)
+        return _fail(str(error), 1)
+    except (KeyboardInterrupt, DownloadCancelled):
+        print(file=sys.stderr)
+        return _fail("download interrupted; what was fetched is kept and the next try resumes", 130)
+    print(file=sys.stderr)
+    print(f"Downloaded {repo} ({human_size(result.total_bytes)}, verified) to {result.folder}")
     return 0

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import fnmatch
+import os
 import re
 import shutil
 import threading
@@ -158,6 +159,8 @@ def download(repo_id: str, cache_dir: str | Path, revision: str = "main", patter
              cancel: threading.Event | None = None) -> DownloadResult:
     """Fetch the files of a repository into the hub cache; raises DownloadCancelled or DownloadError."""
     cancel = cancel or threading.Event()
+    # HF_ENDPOINT (a mirror) is honoured when set after huggingface_hub was imported, too
+    endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
     commit, files = list_files(repo_id, revision, patterns, endpoint, token)
     cache_dir = Path(cache_dir)
     meter = _Meter(repo_id, sum(f.size for f in files), len(files), on_progress)
