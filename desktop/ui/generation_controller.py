@@ -1,8 +1,17 @@
-"""Connects the prompt panel and the canvas to the worker: submits jobs, shows what comes back."""
+"""Connects the prompt panel and the canvas to the worker: submits jobs, shows what comes back.
+
+With a canvas (a DocumentController), every job reads its area of the open document (the
+selection, or the whole canvas) and every result arrives there as a new, undoable layer.
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal, Slot
+import numpy as np
+from PySide6.QtCore import QObject, QRectF, Signal, Slot
+
+from desktop.core.canvas_inputs import add_result
+from desktop.core.document import EditError
+from desktop.core.metadata import format_a1111_parameters
 
 from desktop.core.messages import (
     Cancelled,
@@ -16,6 +25,7 @@ from desktop.core.messages import (
     Status,
 )
 from desktop.core.params import GenerationParams
+from desktop.ui.canvas.generation_plan import NO_CANVAS, CanvasJob, prepare
 from desktop.ui.qimage import to_qimage
 
 
@@ -28,11 +38,13 @@ class GenerationController(QObject):
     idle_changed = Signal(bool)
     finished = Signal(float)  # seconds a finished generation took
 
-    def __init__(self, worker, panel, canvas, parent: QObject | None = None) -> None:
+    def __init__(self, worker, panel, canvas, documents=None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.worker = worker
         self.panel = panel
         self.canvas = canvas
+        self.documents = documents  # DocumentController: results become layers of its document
+        self.targets: dict[int, CanvasJob] = {}
         self.running_job: int | None = None
         self.submitted: dict[int, GenerateJob] = {}
         self.results: list[ImageResult] = []
@@ -53,14 +65,36 @@ class GenerationController(QObject):
         if entry is None:
             self.error.emit("choose a model first")
             return None
-        job = self.make_job(params, entry)
+        try:
+            job = self.make_job(params, entry)
+        except ValueError as error:  # EditError or ParamError: the canvas cannot run this now; say why
+            self.error.emit(str(error))
+            return None
+        self.submitted[job.job_id] = job
+        self.worker.submit(job)
+        self.idle_changed.emit(False)
+        return job.job_id
+
+    def submit(self, params: GenerationParams, entry) -> int:
+        """Queue exactly these params with this model, outside the canvas (Reproduce, /imagine-like calls)."""
+        job = GenerateJob(params=params, model_path=entry.path, family=entry.family)
         self.submitted[job.job_id] = job
         self.worker.submit(job)
         self.idle_changed.emit(False)
         return job.job_id
 
     def make_job(self, params: GenerationParams, entry) -> GenerateJob:
-        return GenerateJob(params=params, model_path=entry.path, family=entry.family)
+        if self.documents is None:
+            return GenerateJob(params=params, model_path=entry.path, family=entry.family)
+        document = self.documents.document
+        if document is None:
+            if params.mode != "txt2img":
+                raise EditError(NO_CANVAS)
+            document = self.documents.ensure_document(params.width, params.height)
+        target, params, init, mask = prepare(document, params)
+        job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask)
+        self.targets[job.job_id] = target
+        return job
 
     @Slot()
     def cancel(self) -> None:
@@ -105,14 +139,33 @@ class GenerationController(QObject):
     def show_preview(self, message: Preview) -> None:
         self.canvas.set_preview(to_qimage(message.image), self.preview_target(message))
 
-    def preview_target(self, message: Preview):
-        return None
+    def preview_target(self, message: Preview) -> QRectF | None:
+        target = self.targets.get(message.job_id)
+        if target is None:
+            return None
+        rect = target.inputs.rect
+        return QRectF(rect.x, rect.y, rect.width, rect.height)
 
     def show_result(self, message: ImageResult) -> None:
-        self.canvas.set_image(to_qimage(message.image))
+        """One result, one new layer named after its prompt, over the area the job read."""
+        target = self.targets.get(message.job_id)
+        if target is None:
+            return
+        if self.documents is None or target.document is not self.documents.document:
+            where = f" as {message.path}" if message.path else ""
+            self.status.emit(f"A result for a canvas that is no longer open was saved{where}")
+            return
+        image = message.image
+        rgb = np.frombuffer(image.data, np.uint8).reshape(image.height, image.width, 3)
+        parameters = format_a1111_parameters(message.params, model_name=message.params.model)
+        try:
+            add_result(target.document, target.inputs, rgb, message.params.prompt, parameters)
+        except EditError as error:
+            self.error.emit(f"The result could not be put on the canvas: {error}")
 
     def _finish(self, message) -> None:
         job = self.submitted.pop(message.job_id, None)
+        self.targets.pop(message.job_id, None)
         if message.job_id == self.running_job:
             self.running_job = None
             self.panel.set_running(False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QWidget
 
 from desktop import __version__
 from desktop.ui.canvas_view import CanvasView
@@ -54,6 +54,13 @@ class MainWindow(QMainWindow):
         self.addDockWidget(area, dock)
         self.menus["&View"].addAction(dock.toggleViewAction())
         return dock
+
+    def add_menu(self, name: str, before: str = "&Help") -> QMenu:
+        """A new top-level menu, placed before `before`, that features fill with add_action."""
+        menu = QMenu(name, self)
+        self.menuBar().insertMenu(self.menus[before].menuAction(), menu)
+        self.menus[name] = menu
+        return menu
 
     def add_action(self, menu: str, text: str, slot, shortcut: str | None = None, describe: str = "") -> QAction:
         action = QAction(text, self)

@@ -1,0 +1,69 @@
+"""What one generation from the canvas reads, at what size it runs, and where its results go."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from desktop.core.canvas_inputs import CanvasInputs, canvas_inputs, generation_blocker
+from desktop.core.document import Document, EditError
+from desktop.core.geometry import Rect
+from desktop.core.messages import RgbImage
+from desktop.core.params import DEFAULT_MAX_PIXELS, MAX_SIDE, MIN_SIDE, SIZE_STEP, GenerationParams
+
+NO_CANVAS = "Open an image (Ctrl+O) or make one with Text to image first: this mode starts from the canvas"
+
+
+@dataclass(frozen=True)
+class CanvasJob:
+    """A submitted generation's document and inputs: its results become layers there."""
+
+    document: Document
+    inputs: CanvasInputs
+
+
+def _step(value: float) -> int:
+    return max(SIZE_STEP, int(round(value / SIZE_STEP)) * SIZE_STEP)
+
+
+def generation_size(rect: Rect) -> tuple[int, int]:
+    """The size to generate for an area: its own in multiples of 8, the short side at least 64.
+
+    The result is scaled back to the area exactly; past the limits the area is refused, naming them.
+    """
+    scale = max(1.0, MIN_SIDE / max(1, min(rect.width, rect.height)))
+    width, height = max(MIN_SIDE, _step(rect.width * scale)), max(MIN_SIDE, _step(rect.height * scale))
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > DEFAULT_MAX_PIXELS:
+        side = int(DEFAULT_MAX_PIXELS ** 0.5)
+        raise EditError(
+            f"The area to fill is {rect.width} × {rect.height} pixels; one generation fills at most {side} × {side} "
+            f"({DEFAULT_MAX_PIXELS:,} pixels, {MAX_SIDE} per side). Select a smaller area (M) and generate into it"
+        )
+    return width, height
+
+
+def blocker(document: Document | None, mode: str) -> str | None:
+    """Why Generate cannot run `mode` on this canvas now (a sentence to show), or None."""
+    if document is None:
+        return None if mode == "txt2img" else NO_CANVAS
+    reason = generation_blocker(document, mode)
+    if reason:
+        return reason
+    try:
+        generation_size(document.selection_or_canvas())
+    except EditError as error:
+        return str(error)
+    return None
+
+
+def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, GenerationParams, RgbImage | None, bytes | None]:
+    """Read the canvas for `params.mode`: the job's target, params at the area's size, init image and mask.
+
+    Raises EditError with the reason when the canvas cannot run it.
+    """
+    inputs = canvas_inputs(document, params.mode)
+    width, height = generation_size(inputs.rect)
+    params = params.replace(width=width, height=height)
+    init = None
+    if inputs.image is not None:
+        init = RgbImage(inputs.rect.width, inputs.rect.height, inputs.image.tobytes())
+    return CanvasJob(document, inputs), params, init, inputs.mask_bytes()

@@ -1,0 +1,133 @@
+"""Generating from the canvas with a tiny real model: inpaint in a mask painted with the mouse,
+txt2img into a selection, img2img from what is visible, outpaint after expanding; results are layers."""
+
+import shutil
+
+import numpy as np
+import pytest
+from canvas_support import drag, gradient, write_png
+from PySide6.QtCore import Qt
+
+from desktop.core.edits import SetSelection
+from desktop.core.geometry import Rect
+from desktop.core.settings import Settings
+
+
+@pytest.fixture
+def atelier(qtbot, app_paths, tiny_sd15):
+    from desktop.app import Atelier
+
+    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
+    Settings(width=64, height=64, steps=2, seed=42, seed_locked=True).save(app_paths.config_dir / "settings.json")
+    app = Atelier(paths=app_paths)
+    qtbot.addWidget(app.window)
+    app.window.resize(1000, 720)
+    app.window.show()
+    qtbot.waitExposed(app.window)
+    yield app
+    app.shutdown()
+    app.workspace.documents.document = None  # the window closes at teardown without asking
+
+
+def _mode(panel, mode: str) -> None:
+    panel.mode.setCurrentIndex(panel.mode.findData(mode))
+
+
+def _generate(qtbot, atelier, prompt: str, results: int = 1) -> list:
+    panel = atelier.window.prompt_panel
+    panel.prompt.setPlainText(prompt)
+    before = len(atelier.controller.results)
+    qtbot.waitUntil(panel.generate_button.isEnabled, timeout=3000)
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: len(atelier.controller.results) >= before + results and atelier.controller.idle, timeout=60000)
+    return atelier.controller.results[before:]
+
+
+def test_inpaint_in_a_mask_painted_with_the_mouse_adds_a_layer_and_undo_removes_it(qtbot, atelier, tmp_path):
+    panel, canvas, docs = atelier.window.prompt_panel, atelier.window.canvas, atelier.workspace.documents
+    assert docs.open_path(write_png(tmp_path / "photo.png", gradient()))
+    original = docs.document.composite()
+    _mode(panel, "inpaint")
+    qtbot.waitUntil(lambda: not panel.generate_button.isEnabled(), timeout=3000)
+    assert "Paint a mask" in panel.notice.text() and "Paint a mask" in panel.generate_button.toolTip()
+    qtbot.keyClick(canvas, Qt.Key.Key_Q)  # quick mask, as in Photoshop
+    assert canvas.tools.mask_mode
+    canvas.tools.set_size(14)
+    drag(qtbot, canvas, [(12, 32), (30, 30), (52, 32)])
+    mask = docs.document.mask.copy()
+    assert mask[31, 30] == 255 and mask[5, 5] == 0
+    targets = []
+    shown = canvas.set_preview
+    canvas.set_preview = lambda image, target=None: (targets.append(target), shown(image, target))
+    [result] = _generate(qtbot, atelier, "a small red boat")
+    document = docs.document
+    assert [layer.name for layer in document.layers] == ["photo", "a small red boat"]
+    assert result.params.mode == "inpaint" and (result.params.width, result.params.height) == (64, 64)
+    assert targets and all((t.x(), t.y(), t.width(), t.height()) == (0, 0, 64, 64) for t in targets)
+    after = document.composite()
+    assert np.array_equal(after[mask == 0], original[mask == 0])  # every unmasked pixel is exactly as it was
+    assert not np.array_equal(after[mask == 255], original[mask == 255])
+    assert canvas.image.pixelColor(5, 5).getRgb() == tuple(int(v) for v in original[5, 5])
+    assert panel.notice.text() == "" and document.history.undo_label == "Generate: a small red boat"
+    atelier.workspace.actions["undo"].trigger()
+    assert [layer.name for layer in document.layers] == ["photo"]
+    assert np.array_equal(document.composite(), original)
+
+
+def test_txt2img_into_the_selection_gives_one_layer_per_image_of_a_batch(qtbot, atelier):
+    panel, docs = atelier.window.prompt_panel, atelier.workspace.documents
+    assert docs.new_document(128, 96)
+    docs.document.history.do(SetSelection(Rect(16, 8, 64, 48)))
+    qtbot.waitUntil(lambda: panel.width_box.value() == 88 and not panel.width_box.isEnabled(), timeout=3000)
+    panel.batch.setValue(2)
+    results = _generate(qtbot, atelier, "two lanterns", results=2)
+    assert [(r.params.width, r.params.height) for r in results] == [(88, 64), (88, 64)]
+    layers = docs.document.layers
+    assert [layer.name for layer in layers] == ["Background", "two lanterns", "two lanterns"]
+    assert all(layer.bounds == Rect(16, 8, 64, 48) for layer in layers[1:])
+    assert "Seed: 42" in layers[1].parameters and "Seed: 43" in layers[2].parameters
+    composite = docs.document.composite()
+    assert (composite[:8] == 255).all() and (composite[:, 80:] == 255).all()  # outside the selection: untouched
+
+
+def test_img2img_starts_from_the_visible_pixels_of_the_selection(qtbot, atelier, tmp_path):
+    panel, docs, controller = atelier.window.prompt_panel, atelier.workspace.documents, atelier.controller
+    assert docs.open_path(write_png(tmp_path / "photo.png", gradient(96, 64)))
+    docs.document.history.do(SetSelection(Rect(32, 0, 64, 64)))
+    _mode(panel, "img2img")
+    panel.strength.setValue(0.5)
+    panel.prompt.setPlainText("oil painting")
+    job_id = controller.generate(panel.params())
+    job = controller.submitted[job_id]
+    assert job.params.strength == 0.5 and (job.init_image.width, job.init_image.height) == (64, 64)
+    assert job.init_image.data == np.ascontiguousarray(gradient(96, 64)[:, 32:, :3]).tobytes()
+    qtbot.waitUntil(lambda: controller.idle and bool(controller.results), timeout=60000)
+    layer = docs.document.layers[-1]
+    assert layer.bounds == Rect(32, 0, 64, 64) and layer.name == "oil painting"
+
+
+def test_outpaint_fills_the_expanded_area_and_keeps_the_picture(qtbot, atelier, tmp_path):
+    panel, docs, workspace = atelier.window.prompt_panel, atelier.workspace.documents, atelier.workspace
+    assert docs.open_path(write_png(tmp_path / "photo.png", gradient()))
+    original = docs.document.composite()
+    _mode(panel, "outpaint")
+    qtbot.waitUntil(lambda: not panel.generate_button.isEnabled(), timeout=3000)
+    assert "expand the canvas" in panel.notice.text()
+    workspace.options.expand_by.setValue(32)
+    assert workspace.options.expand_side(2)
+    _generate(qtbot, atelier, "more meadow")
+    composite = docs.document.composite()
+    assert composite.shape[:2] == (64, 96) and (composite[..., 3] == 255).all()  # no hole left
+    assert np.array_equal(composite[:, :40], original[:, :40])  # away from the seam, the old picture is exact
+
+
+def test_modes_that_read_the_canvas_wait_for_one(qtbot, atelier):
+    panel = atelier.window.prompt_panel
+    _mode(panel, "img2img")
+    qtbot.waitUntil(lambda: not panel.generate_button.isEnabled(), timeout=3000)
+    assert "Open an image" in panel.generate_button.toolTip()
+    errors = []
+    atelier.controller.error.connect(errors.append)
+    panel.request_generate()  # Ctrl+Enter bypasses the button: refused the same way
+    assert "Open an image" in errors[0] and atelier.controller.idle
+    assert atelier.workspace.documents.document is None
