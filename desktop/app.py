@@ -31,8 +31,13 @@ class Atelier:
         self.settings_path = self.paths.config_dir / "settings.json"
         self.settings = Settings.load(self.settings_path)
         self.window = MainWindow()
+        from desktop.core.recovery import recovery_folder
+        from desktop.ui.canvas.workspace import CanvasWorkspace  # layers, history, tools, files, autosave
+
+        self.workspace = CanvasWorkspace(self.window, self.settings, self.settings_path, recovery_folder(self.paths.data_dir))
         self.worker = Worker(image_handlers(self.outputs_dir))
-        self.controller = GenerationController(self.worker, self.window.prompt_panel, self.window.canvas)
+        self.controller = GenerationController(self.worker, self.window.prompt_panel, self.window.canvas,
+                                               self.workspace.documents)
         self.controller.status.connect(self.window.show_status)
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
@@ -54,6 +59,7 @@ class Atelier:
         self.window.prompt_panel.model.currentIndexChanged.connect(self._on_model_chosen)
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
+        QTimer.singleShot(0, self.workspace.start)  # offer to restore work a crash left behind
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
@@ -133,6 +139,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.workspace.shutdown()
 
     _stopped = False
 
