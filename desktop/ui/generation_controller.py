@@ -137,6 +137,9 @@ class GenerationController(QObject):
             self._finish(message)
 
     def show_preview(self, message: Preview) -> None:
+        target = self.targets.get(message.job_id)
+        if self.documents is not None and target is not None and target.document is not self.documents.document:
+            return  # its canvas was closed: nothing to draw into
         self.canvas.set_preview(to_qimage(message.image), self.preview_target(message))
 
     def preview_target(self, message: Preview) -> QRectF | None:

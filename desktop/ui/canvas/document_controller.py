@@ -169,6 +169,10 @@ class DocumentController(QObject):
             return False
         return self.add_image_layer(qimage_to_rgba(image), "Pasted", centre)
 
+    def add_image_file(self, path: str | Path) -> bool:
+        """An image file as a new layer in the middle of the canvas (opened as the canvas when none is)."""
+        return self.drop_files([str(path)])
+
     def drop_files(self, paths: list[str], centre: QPointF | None = None) -> bool:
         """Dropped files: a project opens; an image opens, or becomes a layer where it was dropped."""
         added = False

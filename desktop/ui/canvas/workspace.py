@@ -46,6 +46,12 @@ class CanvasWorkspace(QObject):
         self._build_tools_menu()
         self.options.build([self.actions[f"tool-{t}"] for t in TOOL_KEYS], [self.actions[k] for k in ("quick-mask", "invert-mask", "clear-mask")])
         window.menus["&View"].addAction(self.options.toggleViewAction())
+        window.shortcuts.extend([
+            ("Right-drag (brush)", "Erase what the brush paints (the layer, or the mask in Quick Mask)"),
+            ("Shift+drag (select)", "Square selection"),
+            ("Drag just outside an edge", "Expand the canvas there (for outpainting)"),
+            ("Esc while dragging", "Cancel the stroke or drag"),
+        ])
         for source in (self.canvas.message, self.layers.message, self.documents.error):
             source.connect(window.show_error)
         self.documents.status.connect(window.show_status)
