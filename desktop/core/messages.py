@@ -134,3 +134,73 @@ class Failed:
 
 
 TERMINAL = (Done, Cancelled, Failed)
+
+
+# ------------------------------------------------------------------ chat (the same lane as images)
+@dataclass(frozen=True)
+class ChatJob:
+    """Answer a saved conversation's last message; the reply is saved as it streams."""
+
+    conversation_id: int
+    model_path: str
+    seed: int | None = None  # None: a fresh reply every time (Regenerate); a number repeats it
+    use_tools: bool = True  # list the canvas tools (set_prompt, ...) to the model
+    job_id: int = field(default_factory=next_job_id)
+
+
+@dataclass(frozen=True)
+class EnhanceJob:
+    """Ask the chat model to rewrite an image prompt the way `family` (SD 1.x, SDXL, ...) reads prompts."""
+
+    prompt: str
+    family: str
+    model_path: str
+    seed: int = 0
+    job_id: int = field(default_factory=next_job_id)
+
+
+@dataclass(frozen=True)
+class ChatStarted:
+    """The empty reply is saved; `notice` says when older turns were left out, `warning` about the model."""
+
+    job_id: int
+    conversation_id: int
+    message_id: int
+    notice: str = ""
+    warning: str = ""
+
+
+@dataclass(frozen=True)
+class Token:
+    """Streamed reply text; `offset` is how many characters of the reply came before it."""
+
+    job_id: int
+    message_id: int
+    text: str
+    offset: int = 0
+
+
+@dataclass(frozen=True)
+class ChatEnded:
+    """How a reply ended (before the job's Done/Cancelled/Failed): status complete/stopped/error."""
+
+    job_id: int
+    conversation_id: int
+    message_id: int
+    status: str
+    finish_reason: str = ""
+    tokens: int = 0
+    seconds: float = 0.0
+    first_token_s: float | None = None
+
+
+@dataclass(frozen=True)
+class EnhanceResult:
+    """A rewritten prompt, to be shown as a diff and accepted or rejected."""
+
+    job_id: int
+    original: str
+    enhanced: str
+    family: str
+    seed: int
+    reply: str = ""  # what the model wrote, for when extraction needs explaining
