@@ -66,7 +66,7 @@ def _child(kind: str, path: str, config: str) -> float:
 
     from desktop.engine import single_file
 
-    single_file._quiet()
+    single_file.quiet()
     start = time.perf_counter()
     if kind == "single":
         single_file.load_single_file(path, config=config or None)
@@ -77,7 +77,9 @@ def _child(kind: str, path: str, config: str) -> float:
 
 def _timed(kind: str, path: Path, config: Path | None) -> float:
     out = subprocess.run([sys.executable, "-m", "benchmarks.single_file_load", "--child", kind, str(path),
-                          str(config or "")], capture_output=True, text=True, cwd=ROOT, check=True)
+                          str(config or "")], capture_output=True, text=True, cwd=ROOT)
+    if out.returncode != 0:
+        raise RuntimeError(f"{kind} load failed:\n{out.stderr[-3000:]}")
     return float(out.stdout.strip().splitlines()[-1])
 
 

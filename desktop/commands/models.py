@@ -104,7 +104,7 @@ def _import(args) -> int:
         return _fail(str(error))
     print(f"Found: {result.kind}, family {result.family}")
     print(f"Now lives at: {result.path}")
-    if result.kind == "checkpoint":
+    if result.kind in ("checkpoint", "checkpoint file"):
         print(f"Use it with: main.py generate --model {result.name!r} --prompt ... --out image.png")
     return 0
 

@@ -127,7 +127,7 @@ def _tensor_info(file_name: str, name: str, entry, data_size: int) -> TensorInfo
     return TensorInfo(dtype, tuple(shape), offsets[0], offsets[1])
 
 
-def _context_width(tensors: dict[str, TensorInfo], suffixes: tuple[str, ...], axis: int) -> int:
+def context_width(tensors: dict[str, TensorInfo], suffixes: tuple[str, ...], axis: int) -> int:
     for name, info in tensors.items():
         if name.endswith(suffixes) and len(info.shape) > axis:
             return info.shape[axis]
@@ -137,7 +137,7 @@ def _context_width(tensors: dict[str, TensorInfo], suffixes: tuple[str, ...], ax
 def _lora_family(header: SafetensorsHeader) -> str:
     tensors = header.tensors
     # the down/A matrix of a cross-attention key projection is (rank, context width)
-    width = _context_width(tensors, ("attn2_to_k.lora_down.weight", "attn2.to_k.lora_A.weight",
+    width = context_width(tensors, ("attn2_to_k.lora_down.weight", "attn2.to_k.lora_A.weight",
                                      "attn2.to_k.lora.down.weight", "attn2.to_k.lora_A.default.weight"), 1)
     if width in CONTEXT_FAMILY:
         return CONTEXT_FAMILY[width]
@@ -167,12 +167,12 @@ def describe(header: SafetensorsHeader) -> tuple[str, str, str, str]:
         return TAESD, ANY_SD, "taesd", ""
     if any(n.startswith(("decoder.up.", "decoder.up_blocks.", "first_stage_model.decoder.")) for n in names) and \
             not any(n.startswith(("down_blocks.", "model.")) for n in names):
-        latent = _context_width(tensors, ("post_quant_conv.weight",), 1)
+        latent = context_width(tensors, ("post_quant_conv.weight",), 1)
         if latent and latent != 4:
             return VAE, UNKNOWN, "ldm", f"this VAE has {latent}-channel latents; Atelier's models use 4"
         return VAE, ANY_SD, "diffusers" if any("up_blocks" in n for n in names) else "ldm", ""
     if "conv_in.weight" in tensors and any(n.startswith("down_blocks.") for n in names):
-        width = _context_width(tensors, ("attn2.to_k.weight",), 1)
+        width = context_width(tensors, ("attn2.to_k.weight",), 1)
         family = SDXL if any(n.startswith("add_embedding.") for n in names) else CONTEXT_FAMILY.get(width, UNKNOWN)
         return UNET, family, "diffusers", ("this file holds a UNet alone; Atelier needs a whole checkpoint (UNet, "
                                            "VAE and text encoder in one file) or a diffusers folder")
@@ -203,7 +203,7 @@ def _ldm_family(header: SafetensorsHeader) -> tuple[str, str, str]:
     elif any(n.startswith("cond_stage_model.transformer.") for n in names):
         family = SD1
     else:
-        family = CONTEXT_FAMILY.get(_context_width(tensors, ("attn2.to_k.weight",), 1), UNKNOWN)
+        family = CONTEXT_FAMILY.get(context_width(tensors, ("attn2.to_k.weight",), 1), UNKNOWN)
     if not any(n.startswith(("first_stage_model.", "cond_stage_model.", "conditioner.")) for n in names):
         problem = problem or ("this checkpoint has no VAE or text encoder inside (a pruned UNet-only file); "
                               "Atelier needs a whole checkpoint")

@@ -25,10 +25,17 @@ def looks_like_pickle(path: str | Path) -> bool:
     """True for a zip (torch.save) or a raw pickle stream (protocol 2-5), whatever the file is called."""
     try:
         with Path(path).open("rb") as handle:
-            head = handle.read(4)
+            head = handle.read(9)
+            size = Path(path).stat().st_size
     except OSError:
         return False
-    return head.startswith(_ZIP_MAGIC) or (len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5)
+    if head.startswith(_ZIP_MAGIC):
+        return True
+    if len(head) < 2 or head[0] != 0x80 or not 2 <= head[1] <= 5:
+        return False
+    # a safetensors header length can begin with the same two bytes (640, 896, ... bytes): a JSON object
+    # right after a length that fits the file is safetensors, not a pickle
+    return not (len(head) == 9 and head[8:9] == b"{" and int.from_bytes(head[:8], "little") + 8 <= size)
 
 
 def refusal_message(path: str | Path) -> str:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from desktop.core.checkpoint_files import CONTEXT_FAMILY, CheckpointError, _context_width, inspect_file
+from desktop.core.checkpoint_files import CONTEXT_FAMILY, CheckpointError, context_width, inspect_file
 from desktop.core.models import LORA, SD1, SD2, SDXL, UNKNOWN
 
 log = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def check_lora(spec: LoraSpec, pipe) -> None:
         raise LoraError(f"LoRA {spec.name!r} was made for {info.family} models; the loaded model is "
                         f"{model_family}. Pick a {model_family} LoRA or switch to a {info.family} model")
     # families unknown by name (small or unusual models): the cross-attention width must still agree
-    width = _context_width(read_header(spec.path).tensors, ("attn2_to_k.lora_down.weight", "attn2.to_k.lora_A.weight"), 1)
+    width = context_width(read_header(spec.path).tensors, ("attn2_to_k.lora_down.weight", "attn2.to_k.lora_A.weight"), 1)
     expected = pipe.unet.config.cross_attention_dim
     if width and width != expected:
         made_for = CONTEXT_FAMILY.get(width, f"a model with {width}-wide text features")
@@ -81,9 +81,9 @@ def _adapter_name(index: int, spec: LoraSpec) -> str:
 
 def apply_loras(pipe, specs: list[LoraSpec]) -> list[str]:
     """Load the LoRAs as named adapters at their weights; returns the adapter names for remove_loras."""
-    from desktop.engine.single_file import _quiet
+    from desktop.engine.single_file import quiet
 
-    _quiet()  # diffusers warns about text-encoder keys a UNet-only LoRA does not have
+    quiet()  # diffusers warns about text-encoder keys a UNet-only LoRA does not have
     names: list[str] = []
     try:
         for index, spec in enumerate(specs):

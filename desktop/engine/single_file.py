@@ -42,7 +42,7 @@ def clip_tokenizer(pad_token: str = "<|endoftext|>"):
                                          local_files_only=True)
 
 
-def _quiet() -> None:
+def quiet() -> None:
     """Loading bars belong in a terminal, not in the app's output."""
     import diffusers
     import transformers
@@ -77,7 +77,7 @@ def load_single_file(path: str | Path, family: str | None = None, torch_dtype: t
     """
     path = Path(path)
     info = inspect_file(path)  # refuses pickles and damaged files before torch sees a byte
-    _quiet()
+    quiet()
     if info.kind != SINGLE_FILE:
         raise CheckpointError(f"{path.name} is a {info.kind}, not a whole checkpoint")
     if info.problem:
@@ -100,7 +100,9 @@ def load_single_file(path: str | Path, family: str | None = None, torch_dtype: t
 
 def convert_to_diffusers(path: str | Path, out_folder: str | Path, family: str | None = None,
                          config: str | Path | None = None, torch_dtype: torch.dtype | None = None) -> Path:
-    """Convert a checkpoint into a diffusers folder once, so later loads skip the key conversion.
+    """Convert a checkpoint into a diffusers folder that carries its configs with it.
+
+    Not for speed: diffusers 0.42 loads the single file as fast as the folder (benchmarks/single_file_load.py).
 
     Written into a temporary sibling folder, then renamed into place in one step: an interrupted
     conversion or a full disk leaves nothing half-written under the final name.

@@ -16,9 +16,9 @@ def load_vae(path: str | Path, family: str, torch_dtype: torch.dtype | None = No
     (defaults to the family's shipped skeleton, so the right scaling factor comes with it)."""
     from diffusers import AutoencoderKL, AutoencoderTiny
 
-    from desktop.engine.single_file import _quiet, config_folder
+    from desktop.engine.single_file import config_folder, quiet
 
-    _quiet()
+    quiet()
     path = Path(path)
     if path.is_dir():
         try:

@@ -188,3 +188,14 @@ def test_discovery_lists_model_files_with_kind_family_and_problems(tmp_path):
     assert (found["ink"].kind, found["ink"].family) == (models.LORA, models.SD1)
     assert "truncated" in found["half"].problem
     assert "pickle" in found["old"].problem
+
+
+def test_a_safetensors_header_that_starts_like_a_pickle_is_still_safetensors(tmp_path):
+    # a 640-byte header is written as 80 02 00 ..., the same two bytes a protocol-2 pickle starts with
+    name = "lora_unet_a_attn2_to_k.lora_down.weight"
+    header = {name: {"dtype": "F16", "shape": [1, 768], "data_offsets": [0, 1536]}}
+    text = json.dumps(header)
+    text += " " * (640 - len(text))
+    path = _raw(tmp_path / "l.safetensors", text.encode(), bytes(1536))
+    assert path.read_bytes()[:2] == b"\x80\x02" and not looks_like_pickle(path)
+    assert inspect_file(path).kind == models.LORA

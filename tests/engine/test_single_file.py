@@ -185,3 +185,29 @@ def test_shipped_clip_tokenizer_gives_clips_ids():
     assert tokenizer("Hello   World!").input_ids == [49406, 3306, 1002, 256, 49407]
     assert len(tokenizer) == 49408 and tokenizer.model_max_length == 77
     assert clip_tokenizer("!").pad_token_id == 0  # OpenCLIP's padding, for SD 2.x and SDXL's second encoder
+
+
+def test_import_places_a_checkpoint_as_is_and_it_loads_by_name(sd15_checkpoint, tiny_sd15, tmp_path, monkeypatch,
+                                                             no_network):
+    import shutil
+
+    from desktop.engine import single_file
+
+    # shipped skeletons stand-in: the tiny model's configs and tokenizer, without its weights
+    skeletons = tmp_path / "model_configs"
+    shutil.copytree(tiny_sd15, skeletons / "sd15", ignore=shutil.ignore_patterns("*.safetensors"))
+    monkeypatch.setattr(single_file, "RESOURCES", skeletons)
+    models_dir = tmp_path / "models"
+    result = import_model_file(sd15_checkpoint, models_dir, name="dreamy")
+    assert (result.kind, result.family, result.path) == (models.SINGLE_FILE, models.SD1,
+                                                         str(models_dir / "checkpoints" / "dreamy.safetensors"))
+    entry = models.resolve_model("dreamy", models.discover_models([models_dir]))
+    assert (entry.kind, entry.family, entry.usable) == (models.SINGLE_FILE, models.SD1, True)
+    assert_same_image(_image(load_single_file(entry.path)), _image(_load(tiny_sd15)))
+
+
+def test_import_refuses_a_checkpoint_that_does_not_fit_and_leaves_nothing(sd15_checkpoint, tmp_path):
+    models_dir = tmp_path / "models"
+    with pytest.raises(CheckpointError, match="does not fit the SD 1.x architecture"):
+        import_model_file(sd15_checkpoint, models_dir)  # tiny weights against the real SD 1.5 skeleton
+    assert not models_dir.exists() or not any(models_dir.rglob("*"))
