@@ -21,6 +21,7 @@ class RunTimes:
     """perf_counter times of one generation as the GUI thread saw them."""
 
     pressed: float = 0.0
+    started: float = 0.0  # the worker's Started message reached the GUI thread
     previews: list = field(default_factory=list)
     result: float = 0.0
     done: float = 0.0
@@ -92,8 +93,10 @@ class AppDriver(QObject):
 
     @Slot(object)
     def _on_message(self, message) -> None:
-        from desktop.core.messages import Failed, Status
+        from desktop.core.messages import Failed, Started, Status
 
+        if isinstance(message, Started) and self.run is not None and not self.run.started:
+            self.run.started = time.perf_counter()
         if isinstance(message, Status) and message.model and self.ready_at is None:
             self.ready_at = time.perf_counter()
         elif isinstance(message, Failed):

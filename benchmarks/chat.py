@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from benchmarks.figures import Context, Figure, at_least, at_most, median, missing, report_child, run_child
+from benchmarks.figures import Context, Figure, at_least, at_most, in_thread, median, missing, report_child, run_child
 
 KEYS = ("chat_ttft_overhead_ms", "chat_tps_ratio")
 MESSAGES = [{"role": "system", "content": "You help artists write prompts."},
@@ -55,8 +55,9 @@ def child(model: str, tokens: int, repeats: int) -> dict:
                 tps_app.append(count / total)
                 counts.append(count)
             else:
-                ttft_plain.append(plain_generate(1)[0])
-                total, count = plain_generate(tokens)
+                # on a thread like the engine's generate (see figures.in_thread)
+                ttft_plain.append(in_thread(lambda: plain_generate(1))[0])
+                total, count = in_thread(lambda: plain_generate(tokens))
                 tps_plain.append(count / total)
                 counts.append(count)
     return {"ttft_app_s": ttft_app, "ttft_plain_s": ttft_plain, "tps_app": tps_app, "tps_plain": tps_plain,

@@ -27,6 +27,7 @@ def test_every_required_figure_has_a_section():
     assert {"overhead_ratio", "first_preview_s", "preview_share", "load_ratio"} <= produced
 
 
+@pytest.mark.slow
 def test_quick_run_of_cheap_sections_writes_json_with_values_or_reasons(bench_models, tmp_path, capsys):
     out = tmp_path / "latest.json"
     assert harness.main(["--quick", "--only", "chat", "--only", "unet", "--only", "gpu", "--repeats", "1",
@@ -41,6 +42,7 @@ def test_quick_run_of_cheap_sections_writes_json_with_values_or_reasons(bench_mo
     assert "chat_tps_ratio" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_unet_section_measures_a_tiny_unet_and_counts_its_flops():
     r = unet.child("tiny", 64, 1)
     assert r["flops"] > 1e6 and set(r["times_s"]) == {"fp32", "channels_last"}
@@ -53,3 +55,14 @@ def test_startup_probe_reports_the_first_paint(tmp_path):
 
     seconds = spawn_once("paint", None, tmp_path)
     assert 0 < seconds < 120
+
+
+def test_markdown_report_lists_every_figure(tmp_path):
+    from benchmarks.figures import Figure, machine
+    from benchmarks.report import markdown
+
+    result = {"mode": "quick", "started": "now", "seconds": 1.0, "machine": machine(),
+              "figures": {"load_ratio": Figure(1.2, "x", "how", "<= 1.05", False).as_dict(),
+                          "unet_gflops": Figure(None, how="full mode only").as_dict()}}
+    text = markdown(result)
+    assert "| `load_ratio` | 1.2 x | <= 1.05 | **no** |" in text and "| `unet_gflops` | null |" in text

@@ -1,0 +1,43 @@
+"""A Stable Diffusion 1.5-size pipeline with random weights, built from the published configs.
+
+Nothing is downloaded: the UNet, VAE and CLIP ViT-L/14 text encoder take the shapes of
+runwayml/stable-diffusion-v1-5's published config files; the tokenizer is the byte-level one the
+tiny models use (its ids fit the real vocabulary). Speed and memory do not depend on weight values,
+so load, generation and memory figures measured with it hold for the real model.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from benchmarks.unet import SD15_UNET
+
+# stable-diffusion-v1-5 vae/config.json and text_encoder/config.json (published), the shaping fields
+SD15_VAE = dict(in_channels=3, out_channels=3, latent_channels=4, layers_per_block=2,
+                block_out_channels=(128, 256, 512, 512), down_block_types=("DownEncoderBlock2D",) * 4,
+                up_block_types=("UpDecoderBlock2D",) * 4, norm_num_groups=32, act_fn="silu", sample_size=512,
+                scaling_factor=0.18215)
+SD15_TEXT = dict(vocab_size=49408, hidden_size=768, intermediate_size=3072, num_hidden_layers=12,
+                 num_attention_heads=12, max_position_embeddings=77, hidden_act="quick_gelu", projection_dim=768,
+                 bos_token_id=0, eos_token_id=1, pad_token_id=1)
+
+
+def build_sd15_size(folder: str | Path, seed: int = 0) -> Path:
+    import torch
+    from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
+    from transformers import CLIPTextConfig, CLIPTextModel
+
+    from desktop.engine.tiny_models import clip_tokenizer
+
+    torch.manual_seed(seed)
+    scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
+                                       num_train_timesteps=1000, steps_offset=1, timestep_spacing="leading")
+    pipe = StableDiffusionPipeline(
+        unet=UNet2DConditionModel(**SD15_UNET).eval(), vae=AutoencoderKL(**SD15_VAE).eval(),
+        text_encoder=CLIPTextModel(CLIPTextConfig(**SD15_TEXT)).eval(), tokenizer=clip_tokenizer(),
+        scheduler=scheduler, safety_checker=None, feature_extractor=None, image_encoder=None,
+        requires_safety_checker=False,
+    )
+    folder = Path(folder)
+    pipe.save_pretrained(folder, safe_serialization=True)
+    return folder
