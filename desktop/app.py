@@ -35,7 +35,12 @@ class Atelier:
         from desktop.ui.canvas.workspace import CanvasWorkspace  # layers, history, tools, files, autosave
 
         self.workspace = CanvasWorkspace(self.window, self.settings, self.settings_path, recovery_folder(self.paths.data_dir))
-        self.worker = Worker(image_handlers(self.outputs_dir))
+        from desktop.commands.chat import DATABASE_NAME  # the history `main.py chat` writes too
+        from desktop.core.chat_store import ChatStore
+        from desktop.worker.chat_jobs import model_lane_handlers
+
+        self.chat_store = ChatStore(self.paths.data_dir / DATABASE_NAME)  # a corrupt file is set aside, with a notice
+        self.worker = Worker(model_lane_handlers(image_handlers(self.outputs_dir), self.chat_store))
         self.controller = GenerationController(self.worker, self.window.prompt_panel, self.window.canvas,
                                                self.workspace.documents)
         self.controller.status.connect(self.window.show_status)
@@ -43,6 +48,9 @@ class Atelier:
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
         self.controller.finished.connect(self.status_bridge.on_generation_done)
+        from desktop.ui.chat.chat_feature import ChatFeature  # chat dock (right), its canvas actions, Enhance
+
+        self.chat = ChatFeature(self.window, self.worker, self.chat_store, self.settings)
         self._restore_panel()
         self.extra_model: str | None = model
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
@@ -81,6 +89,7 @@ class Atelier:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
+        self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)
         return entries
@@ -140,6 +149,7 @@ class Atelier:
             self._stopped = True
             self.worker.stop()
             self.workspace.shutdown()
+            self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first
 
     _stopped = False
 

@@ -51,6 +51,7 @@ class PromptPanel(QWidget):
     """Collects generation settings and turns them into validated GenerationParams."""
 
     generate_requested = Signal(object)  # GenerationParams
+    enhance_requested = Signal()  # the chat feature rewrites the prompt (desktop/ui/chat/enhance.py)
     cancel_requested = Signal()
     clear_queue_requested = Signal()
 
@@ -59,6 +60,12 @@ class PromptPanel(QWidget):
         self.setObjectName("prompt-panel")
         self.prompt = QPlainTextEdit(placeholderText="Describe the image…")
         self.prompt.setObjectName("prompt")
+        self.original_prompt = ""  # the prompt before an accepted Enhance; both go into the image's metadata
+        self.prompt.textChanged.connect(self._on_prompt_changed)
+        self.enhance_button = QToolButton(text="Enhance", toolTip="Let the chat model rewrite the prompt for "
+                                          "this model's family; you see the change before it is used")
+        self.enhance_button.setObjectName("enhance")
+        self.enhance_button.clicked.connect(self.enhance_requested)
         self.negative = QPlainTextEdit(placeholderText="What to avoid (optional)")
         self.negative.setObjectName("negative-prompt")
         self.negative.setMaximumHeight(70)
@@ -140,7 +147,10 @@ class PromptPanel(QWidget):
         queue.addWidget(self.queue_label, 1)
         queue.addWidget(self.clear_button)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Prompt"))
+        prompt_row = QHBoxLayout()
+        prompt_row.addWidget(QLabel("Prompt"), 1)
+        prompt_row.addWidget(self.enhance_button)
+        layout.addLayout(prompt_row)
         layout.addWidget(self.prompt, 2)
         layout.addWidget(QLabel("Negative prompt"))
         layout.addWidget(self.negative)
@@ -193,6 +203,13 @@ class PromptPanel(QWidget):
     def _on_dice(self) -> None:
         self.seed.setText(str(random_seed()))
 
+    def _on_prompt_changed(self) -> None:
+        if not self.prompt.toPlainText().strip():
+            self.original_prompt = ""  # an emptied prompt starts over
+
+    def set_enhancing(self, running: bool) -> None:
+        self.enhance_button.setText("Stop enhancing" if running else "Enhance")
+
     def show_notice(self, text: str) -> None:
         self.notice.setText(text)
 
@@ -200,6 +217,7 @@ class PromptPanel(QWidget):
         """Restore the panel exactly (Reuse settings)."""
         self.prompt.setPlainText(params.prompt)
         self.negative.setPlainText(params.negative_prompt)
+        self.original_prompt = params.original_prompt
         self.width_box.setValue(params.width)
         self.height_box.setValue(params.height)
         self.steps.setValue(params.steps)
@@ -234,6 +252,7 @@ class PromptPanel(QWidget):
             mode=self.current_mode(),
             strength=round(self.strength.value(), 2),
             batch_size=self.batch.value(),
+            original_prompt=self.original_prompt,
         )
 
     def request_generate(self) -> None:
