@@ -48,6 +48,10 @@ class Atelier:
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
         self.controller.finished.connect(self.status_bridge.on_generation_done)
+        from desktop.ui.gallery_controller import GalleryController
+
+        self.gallery = GalleryController(self.window, self.controller, self.paths, self.outputs_dir(),
+                                         self.workspace.documents)
         from desktop.ui.chat.chat_feature import ChatFeature  # chat dock (right), its canvas actions, Enhance
 
         self.chat = ChatFeature(self.window, self.worker, self.chat_store, self.settings)

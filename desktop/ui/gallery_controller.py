@@ -14,7 +14,7 @@ from desktop.ui.gallery_dock import GalleryDock
 class GalleryController(QObject):
     """Owns the gallery dock; adds each saved image, restores settings, checks reproductions."""
 
-    def __init__(self, window, controller, paths, outputs_dir, parent: QObject | None = None) -> None:
+    def __init__(self, window, controller, paths, outputs_dir, documents=None, parent: QObject | None = None) -> None:
         super().__init__(parent or window)
         self.window = window
         self.controller = controller
@@ -26,6 +26,9 @@ class GalleryController(QObject):
         controller.image_ready.connect(self._on_image_ready)
         self.dock.reuse_settings.connect(self._on_reuse_settings)
         self.dock.reproduce.connect(self._on_reproduce)
+        if documents is not None:  # the canvas workspace's document controller
+            self.dock.open_on_canvas.connect(documents.open_path)
+            self.dock.add_as_layer.connect(documents.add_image_file)
         self.dock.refresh()
 
     @Slot(object)

@@ -37,3 +37,16 @@ def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atel
     dock.buttons["reproduce"].click()
     qtbot.waitUntil(lambda: bool(shown), timeout=60000)
     assert shown[0].identical
+
+
+def test_open_and_add_as_layer_reach_the_canvas(qtbot, atelier):
+    panel, dock = atelier.window.prompt_panel, atelier.gallery.dock
+    with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as blocker:
+        panel.request_generate()
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+    path = blocker.args[0].path
+    documents = atelier.workspace.documents
+    dock.open_on_canvas.emit(path)
+    assert documents.document is not None and len(documents.document.layers) == 1
+    dock.add_as_layer.emit(path)
+    assert len(documents.document.layers) == 2
