@@ -216,8 +216,8 @@ def run(args) -> int:
         _library_checks(report, scratch)
         try:
             models = _build_models(report, scratch / "models")
-        except ImportError as error:
-            report.skip("tiny models", f"the engine cannot load ({error})")
+        except Exception as error:  # torch itself broken (ImportError, or RuntimeError from its init)
+            report.skip("tiny models", f"the engine cannot load ({' '.join(str(error).split())[:200]})")
             models = {}
         if "sd15" in models:
             report.check("single-file checkpoint", _check_single_file, models["sd15"], scratch)
@@ -225,9 +225,10 @@ def run(args) -> int:
             report.check("TAESD", _check_taesd, models["taesd"])
         _app_checks(report, models)
         _platform_notes(report)
-    except ImportError as error:  # the engine itself cannot load: nothing further can run
-        report.failures.append(f"engine: {error}")
-        report.say(f"FAIL  engine: {error}")
+    except Exception as error:  # a damaged installation can raise anything, anywhere: report, never crash
+        detail = " ".join(f"{type(error).__name__}: {error}".split())[:500]
+        report.failures.append(f"self-test stopped: {detail}")
+        report.say(f"FAIL  self-test stopped: {detail}")
     finally:
         if not keep:
             shutil.rmtree(scratch, ignore_errors=True)

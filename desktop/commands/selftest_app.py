@@ -8,6 +8,7 @@ on the same lane, and one chat reply, so every pipeline family runs once in this
 from __future__ import annotations
 
 import shutil
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,18 @@ def run_chat_reply(context) -> None:
     engine.unload()
 
 
+def _quiet_offscreen_notes(kind, context, message: str) -> None:
+    """Qt's offscreen platform notes what it cannot do (window size hints); everything else is shown."""
+    if "propagateSizeHints" not in message:
+        print(message, file=sys.stderr)
+
+
 def qt_application():
+    from PySide6.QtCore import qInstallMessageHandler
     from PySide6.QtWidgets import QApplication
 
+    if QApplication.instance() is None:
+        qInstallMessageHandler(_quiet_offscreen_notes)
     app = QApplication.instance() or QApplication(["atelier-selftest"])
     app.setApplicationName("Atelier")
     return app

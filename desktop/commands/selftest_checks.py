@@ -116,10 +116,20 @@ def check_image_codecs() -> str:
             back = Image.open(buffer)
             back.load()
         except Exception as error:
-            raise ImportError(f"{plugin} cannot handle {fmt}: {_first_line(error)}") from error
+            raise ImportError(f"{plugin} cannot handle {fmt}: {_first_line(error)}{_codec_cause(fmt)}") from error
         if back.size != (16, 16) or (fmt == "PNG" and back.text.get("parameters") != "selftest"):
             raise ValueError(f"{fmt} round trip gave a different image")
     return "PNG, JPEG, WebP"
+
+
+def _codec_cause(fmt: str) -> str:
+    """Pillow reports a lost codec as a bare KeyError: name the compiled module that is missing."""
+    module = {"WEBP": "PIL._webp", "JPEG": "PIL._imaging", "PNG": "PIL._imaging"}[fmt]
+    try:
+        importlib.import_module(module)
+    except ImportError as error:
+        return f" ({module} could not load: {_first_line(error)})"
+    return ""
 
 
 def check_sqlite_fts5() -> str:

@@ -23,7 +23,9 @@ from desktop.ui.welcome import WelcomePanel, starter_models
 def atelier_command() -> list[str]:
     """How to start Atelier's command line: the bundle's own binary, or main.py from source."""
     if getattr(sys, "frozen", False):
-        return [sys.executable]
+        # on Windows the windowed Atelier.exe has no stdout; its console twin answers instead
+        console = Path(sys.executable).with_name("Atelier-cli.exe")
+        return [str(console)] if sys.platform == "win32" and console.exists() else [sys.executable]
     import desktop
 
     return [sys.executable, str(Path(desktop.__file__).resolve().parents[1] / "main.py")]

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Smoke test of the built bundle (packaging/build.sh first; `make bundle` runs both):
+#  1. the frozen binary's self-test passes offscreen (tiny models, window, one image, one chat reply);
+#  2. a damaged copy (PIL's WebP codec removed) fails and names the module that could not load;
+#  3. started with no display, the window refuses with a plain reason instead of Qt's abort;
+#  4. the menu entry installs into a scratch home and passes desktop-file-validate.
+# Usage: packaging/smoke.sh [bundle folder, default dist/Atelier]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bundle="${1:-dist/Atelier}"
+exe="$bundle/Atelier"
+[ -x "$exe" ] || { echo "smoke: $exe not found: run packaging/build.sh first" >&2; exit 2; }
+scratch="$(mktemp -d)"
+hidden=""
+cleanup() {
+  [ -n "$hidden" ] && [ -e "$hidden.hidden" ] && mv "$hidden.hidden" "$hidden"
+  rm -rf "$scratch"
+}
+trap cleanup EXIT
+headless() { env -u DISPLAY -u WAYLAND_DISPLAY HOME="$scratch/home" QT_QPA_PLATFORM=offscreen "$@"; }
+
+echo "smoke 1/4: $exe --selftest"
+"$exe" --version
+start=$(date +%s)
+headless "$exe" --selftest | tee "$scratch/selftest.log"
+grep -q '^SELFTEST OK' "$scratch/selftest.log" || { echo "smoke: the self-test failed" >&2; exit 1; }
+echo "smoke: self-test took $(( $(date +%s) - start )) s"
+
+echo "smoke 2/4: a damaged bundle names what it lost"
+hidden="$(find "$bundle/_internal/PIL" -name '_webp*.so' | head -n 1)"
+[ -n "$hidden" ] || { echo "smoke: PIL's WebP codec is not in the bundle" >&2; exit 1; }
+mv "$hidden" "$hidden.hidden"
+if headless "$exe" --selftest > "$scratch/damaged.log" 2>&1; then
+  echo "smoke: the self-test passed on a damaged bundle" >&2; exit 1
+fi
+mv "$hidden.hidden" "$hidden"
+grep -E "^FAIL  image codecs: PIL.WebPImagePlugin cannot handle WEBP.*PIL._webp could not load" "$scratch/damaged.log"
+grep -q '^SELFTEST FAILED' "$scratch/damaged.log"
+
+echo "smoke 3/4: no display"
+set +e
+env -u DISPLAY -u WAYLAND_DISPLAY -u QT_QPA_PLATFORM HOME="$scratch/home" "$exe" > "$scratch/nodisplay.log" 2>&1
+code=$?
+set -e
+cat "$scratch/nodisplay.log"
+[ "$code" = 1 ] && grep -q 'found no display' "$scratch/nodisplay.log" || {
+  echo "smoke: without a display the app did not explain itself (exit $code)" >&2; exit 1; }
+
+echo "smoke 4/4: menu entry"
+XDG_DATA_HOME="$scratch/data" "$bundle/install-menu-entry.sh"
+if command -v desktop-file-validate >/dev/null; then
+  desktop-file-validate "$scratch/data/applications/atelier.desktop"
+fi
+grep -q "^Exec=\"$(cd "$bundle" && pwd)/Atelier\"" "$scratch/data/applications/atelier.desktop"
+[ -f "$scratch/data/icons/hicolor/256x256/apps/atelier.png" ]
+
+echo "SMOKE OK: $(du -sh "$bundle" | cut -f1) bundle"
