@@ -39,7 +39,7 @@ def test_icon_renders_exist_at_every_size_and_are_not_empty():
     assert Image.open(RESOURCES / "icons" / "atelier.ico").format == "ICO"
 
 
-def test_render_icons_redraws_the_pngs_from_the_svg(tmp_path):
+def test_render_icons_redraws_the_pngs_from_the_svg(qapp, tmp_path):  # qapp: one QApplication per run
     sys.path.insert(0, str(ROOT / "packaging"))
     try:
         from render_icons import render

@@ -188,6 +188,21 @@ class AppSession:
         return f"{family} {mode}: 64x64"
 
     def chat_reply(self, model: Path) -> str:
+        """Through the app's own chat job and store when the lane has them, else through the ChatEngine."""
+        from desktop.core import messages
+
+        store, chat_job = getattr(self.atelier, "chat_store", None), getattr(messages, "ChatJob", None)
+        if store is not None and chat_job is not None:
+            conversation = store.create_conversation("Atelier self-test", max_new_tokens=8)
+            store.add_message(conversation.id, "user", "Say hello.")
+            job = chat_job(conversation.id, str(model), seed=0, use_tools=False)
+            ended = [m for m in self.run_job(job) if isinstance(m, messages.ChatEnded)]
+            if not ended or ended[0].tokens < 1:
+                raise AssertionError("the chat job produced no tokens")
+            saved = store.message(ended[0].message_id)
+            if saved.role != "assistant" or saved.status != "complete":
+                raise AssertionError(f"the reply was saved as {saved.role}/{saved.status}")
+            return f"{ended[0].tokens} tokens through the chat job, reply saved"
         replies = [m for m in self.run_job(ChatReplyJob(str(model), "Say hello.")) if isinstance(m, ChatReplyText)]
         if not replies or replies[0].tokens < 1:
             raise AssertionError("the chat model produced no tokens")
