@@ -27,7 +27,6 @@ def test_every_required_figure_has_a_section():
     assert {"overhead_ratio", "first_preview_s", "preview_share", "load_ratio"} <= produced
 
 
-@pytest.mark.slow
 def test_quick_run_of_cheap_sections_writes_json_with_values_or_reasons(bench_models, tmp_path, capsys):
     out = tmp_path / "latest.json"
     assert harness.main(["--quick", "--only", "chat", "--only", "unet", "--only", "gpu", "--repeats", "1",
@@ -42,7 +41,6 @@ def test_quick_run_of_cheap_sections_writes_json_with_values_or_reasons(bench_mo
     assert "chat_tps_ratio" in capsys.readouterr().out
 
 
-@pytest.mark.slow
 def test_unet_section_measures_a_tiny_unet_and_counts_its_flops():
     r = unet.child("tiny", 64, 1)
     assert r["flops"] > 1e6 and set(r["times_s"]) == {"fp32", "channels_last"}
