@@ -137,7 +137,8 @@ def with_residency(handler: Handler, available: MemoryProbe) -> Handler:
         needed = 0
         if loaded != target:
             params = getattr(job, "params", None)
-            size = (params.width, params.height * params.batch_size) if params is not None else (512, 512)
+            size = (params.width, params.height * params.batch_size) if params is not None else (
+                getattr(job, "width", 512), getattr(job, "height", 512))
             needed = image_memory(target, job.family, *size)
             make_room(context, "image", target, needed, available)
         try:
