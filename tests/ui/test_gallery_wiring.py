@@ -46,6 +46,7 @@ def test_open_and_add_as_layer_reach_the_canvas(qtbot, atelier):
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
     path = blocker.args[0].path
     documents = atelier.workspace.documents
+    documents.ask_save_changes = lambda title: "discard"  # the generated canvas is unsaved: answer the prompt
     dock.open_on_canvas.emit(path)
     assert documents.document is not None and len(documents.document.layers) == 1
     dock.add_as_layer.emit(path)
