@@ -22,12 +22,29 @@ def add_arguments(parser) -> None:
     parser.add_argument("--guidance", default="7.0")
     parser.add_argument("--seed", default=None, help="whole number; random when left out")
     parser.add_argument("--scheduler", default="Euler a", help=f"one of: {', '.join(SCHEDULERS)}")
+    parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
+                        help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
+    parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
     parser.add_argument("--out", required=True, help="where to write the PNG")
 
 
 def _fail(message: str, code: int = 2) -> int:
     print(f"atelier generate: {message}", file=sys.stderr)
     return code
+
+
+def parse_lora(text: str) -> tuple[str, float]:
+    """`ink` or `ink:0.8` -> (name, weight); ParamError says how to write it."""
+    from desktop.core.params import ParamError
+
+    name, _, weight = text.rpartition(":") if ":" in text else (text, "", "1")
+    try:
+        value = float(weight)
+    except ValueError:
+        raise ParamError(f"--lora {text!r}: write NAME or NAME:WEIGHT, e.g. --lora ink:0.8") from None
+    if not name.strip():
+        raise ParamError(f"--lora {text!r}: the LoRA's name is missing")
+    return name.strip(), value
 
 
 def run(args) -> int:
@@ -48,6 +65,7 @@ def run(args) -> int:
             steps=parse_number("steps", args.steps), guidance=parse_number("guidance", args.guidance, float),
             scheduler=args.scheduler,
             seed=random_seed() if args.seed is None else parse_number("seed", args.seed),
+            loras=tuple(parse_lora(text) for text in args.lora), vae=args.vae,
         )
     except ParamError as error:
         return _fail(str(error))
@@ -55,8 +73,9 @@ def run(args) -> int:
     settings = Settings.load(paths.config_dir / "settings.json")
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
+    entries = discover_models(folders, hf_cache_dir())
     try:
-        entry = resolve_model(args.model, discover_models(folders, hf_cache_dir()))
+        entry = resolve_model(args.model, entries)
     except LookupError as error:
         return _fail(str(error))
     if entry.kind not in IMAGE_KINDS:
@@ -64,20 +83,25 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
-    return _generate(entry, params, out)
+    return _generate(entry, params, out, entries)
 
 
-def _generate(entry, params, out: Path) -> int:
+def _generate(entry, params, out: Path, entries=()) -> int:
     from desktop.core.outputs import save_generation
+    from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
 
+    try:
+        addons = resolve_addons(params, entries)  # a LoRA or VAE name that is not there: before the slow load
+    except ValueError as error:
+        return _fail(str(error))
     engine = ImageEngine()
     print(f"Loading {entry.name} ({entry.family})…", file=sys.stderr)
     try:
-        loaded = engine.load(entry.path, entry.family)
+        loaded = engine.load(entry.path, entry.family, params.width, params.height)
     except ModelLoadError as error:
         return _fail(str(error), 1)
-    print(f"Loaded on {loaded.device} in {loaded.seconds:.1f} s", file=sys.stderr)
+    print(f"Loaded on {loaded.placement} in {loaded.seconds:.1f} s: {loaded.reason}", file=sys.stderr)
     start = time.perf_counter()
 
     def on_progress(step: int, total: int) -> None:
@@ -85,10 +109,15 @@ def _generate(entry, params, out: Path) -> int:
         left = elapsed / step * (total - step)
         print(f"step {step}/{total}  {elapsed:.1f} s elapsed, {left:.1f} s left", file=sys.stderr, flush=True)
 
-    images = engine.generate(params, on_progress=on_progress)
+    try:
+        images = engine.generate(params, on_progress=on_progress, addons=addons,
+                                 on_status=lambda text: print(text, file=sys.stderr))
+    except ValueError as error:  # a LoRA made for another family, or one that matches no layer
+        return _fail(str(error))
     seconds = time.perf_counter() - start
     try:
-        path = save_generation(images[0], params, out.parent, model_name=entry.name, seconds=seconds, path=out)
+        path = save_generation(images[0], addons.recorded, out.parent, model_name=entry.name, seconds=seconds,
+                               path=out)
     except OSError as error:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")

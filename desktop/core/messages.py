@@ -56,6 +56,9 @@ class GenerateJob:
     init_image: RgbImage | None = None
     mask: bytes | None = None  # 8-bit, width*height, 255 = repaint
     job_id: int = field(default_factory=next_job_id)
+    # the LoRA, VAE and TAESD files the user has (frozen ModelEntry values), so that the lane can resolve
+    # params.loras, <lora:name:weight> tags in the prompt and params.vae by name
+    addons: tuple = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,8 @@ class LoadModelJob:
     model_path: str
     family: str = ""
     job_id: int = field(default_factory=next_job_id)
+    width: int = 512  # the size the memory plan is made for (GPU offload depends on it)
+    height: int = 512
 
 
 # ------------------------------------------------------------------ events (worker -> UI)

@@ -14,15 +14,19 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Sequence
 
 import torch
 
+from desktop.core.checkpoint_files import CheckpointError, inspect_file
+from desktop.core.memory import MemoryPlan
 from desktop.core.messages import JobCancelled, RgbImage
-from desktop.core.models import SDXL, check_diffusers_folder, diffusers_family
+from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family
 from desktop.core.params import GenerationParams
-from desktop.engine.cpu_tuning import tune_pipeline
+from desktop.engine.addons import Addons, addons_applied, resolve_addons
+from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
 from desktop.engine.device import describe, pick_device
+from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
 from desktop.engine.schedulers import make_scheduler
 
@@ -30,6 +34,8 @@ log = logging.getLogger(__name__)
 
 ProgressFn = Callable[[int, int], None]
 PreviewFn = Callable[[int, RgbImage], None]
+StatusFn = Callable[[str], None]
+OFFLOAD_WORDS = {"none": "no offload", "model": "model CPU offload", "sequential": "sequential CPU offload"}
 
 
 class ModelLoadError(RuntimeError):
@@ -45,10 +51,23 @@ class LoadedModel:
     device: str
     dtype: str
     seconds: float
+    strategy: str = "no offload"  # how the weights are placed (OFFLOAD_WORDS)
+    reason: str = ""  # why this device, dtype and strategy: the memory plan's sentence
 
     @property
     def summary(self) -> str:
-        return f"{Path(self.path).name} ({self.family}) on {self.device}, loaded in {self.seconds:.1f} s"
+        return f"{self.name} ({self.family}) on {self.device}, loaded in {self.seconds:.1f} s"
+
+    @property
+    def name(self) -> str:
+        """What the model is called: a folder's name, a checkpoint file's name without .safetensors."""
+        path = Path(self.path)
+        return path.stem if path.suffix == ".safetensors" else path.name
+
+    @property
+    def placement(self) -> str:
+        """Device, dtype and strategy in a few words, for the status bar's permanent label."""
+        return f"{self.device}, {self.strategy}"
 
 
 def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
@@ -69,6 +88,27 @@ def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
     return pipe if device == "cpu" else pipe.to(device)
 
 
+def load_checkpoint_file(path: str | Path, family: str, dtype: torch.dtype):
+    """The loading path for one .safetensors checkpoint: the shipped config skeletons, never the network."""
+    from desktop.engine.single_file import load_single_file
+
+    quiet_libraries()
+    try:
+        return load_single_file(path, family or None, torch_dtype=dtype, device="cpu")
+    except CheckpointError as error:
+        raise ModelLoadError(str(error)) from error
+
+
+def model_family(path: Path) -> str:
+    """SD 1.x / SD 2.x / SDXL of a diffusers folder (its configs) or a checkpoint file (its tensors)."""
+    if not path.is_file():
+        return diffusers_family(path)
+    try:
+        return inspect_file(path).family
+    except CheckpointError as error:
+        raise ModelLoadError(str(error)) from error
+
+
 def quiet_libraries() -> None:
     """Loading bars and chatty warnings belong in a terminal, not in the app's output."""
     import diffusers
@@ -87,26 +127,46 @@ class ImageEngine:
         picked_device, picked_dtype = pick_device()
         self.device = device or picked_device
         self.dtype = dtype or picked_dtype
+        self._dtype_chosen = dtype is not None  # a caller's dtype wins over the memory plan's
         # CPU: NHWC convolutions measured 15% faster per UNet step at 512 px (benchmarks/RESULTS.md)
         self.channels_last = channels_last
         self.fast_decoder = None  # a FastDecoder (TAESD) for the final decode, when chosen
         self.loaded: LoadedModel | None = None
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
+        self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
 
     # ------------------------------------------------------------------ loading
-    def load(self, folder: str | Path, family: str = "") -> LoadedModel:
-        folder = str(Path(folder).resolve())
+    def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
+        """The memory plan for this model at this size here, and the sentence that says why."""
+        try:
+            memory_plan = make_plan(path, family, width, height, self.device)
+        except (CheckpointError, OSError) as error:  # .bin-only weights, unreadable files: load as before
+            return None, f"{describe(self.device, self.dtype)}: memory need not estimated ({error})"
+        return memory_plan, memory_plan.reason
+
+    def load(self, folder: str | Path, family: str = "", width: int = 512, height: int = 512) -> LoadedModel:
+        """Load a diffusers folder or a single .safetensors checkpoint, placed the way the memory plan says."""
+        path = Path(folder).resolve()
+        folder = str(path)
         if self.loaded and self.loaded.path == folder:
             return self.loaded
         self.unload()
         start = time.perf_counter()
-        pipe = load_pipeline(folder, self.device, self.dtype)
+        family = family or model_family(path)
+        memory_plan, reason = self.plan(path, family, width, height)
+        dtype = self.dtype if self._dtype_chosen or memory_plan is None else torch_dtype(memory_plan)
+        pipe = load_checkpoint_file(path, family, dtype) if path.is_file() else load_pipeline(path, "cpu", dtype)
+        if memory_plan is None:
+            pipe = pipe if self.device == "cpu" else pipe.to(self.device)
+        else:
+            place(pipe, memory_plan)
         tune_pipeline(pipe, self.device, self.channels_last)
         self._pipes = {"txt2img": pipe}
         self._base_scheduler_config = pipe.scheduler.config
-        self.loaded = LoadedModel(folder, family or diffusers_family(Path(folder)), describe(self.device, self.dtype),
-                                  str(self.dtype).replace("torch.", ""), time.perf_counter() - start)
+        strategy = OFFLOAD_WORDS[memory_plan.offload] if memory_plan else OFFLOAD_WORDS["none"]
+        self.loaded = LoadedModel(folder, family, describe(self.device, dtype), str(dtype).replace("torch.", ""),
+                                  time.perf_counter() - start, strategy, reason)
         # Long-lived objects out of the collector's way: a full collection of them stalls the GUI
         # thread for ~200 ms (facts.md).
         gc.collect()
@@ -117,6 +177,7 @@ class ImageEngine:
         if not self._pipes:
             return
         self._pipes.clear()
+        self._vae = None
         self.loaded = None
         gc.unfreeze()
         gc.collect()
@@ -147,6 +208,18 @@ class ImageEngine:
         self._pipes[mode] = pipe
         return pipe
 
+    def _load_vae(self, entry: ModelEntry):
+        """A custom VAE or TAESD, loaded once and kept while this model is loaded."""
+        if self._vae is None or self._vae[0] != entry.path:
+            from desktop.engine.vae import load_vae
+
+            self._vae = None
+            vae = load_vae(entry.path, self.loaded.family)
+            if self.device == "cpu":
+                apply_memory_format(vae, self.channels_last)
+            self._vae = (entry.path, vae)
+        return self._vae[1]
+
     # ------------------------------------------------------------------ generation
     def generate(
         self,
@@ -157,10 +230,18 @@ class ImageEngine:
         cancel: threading.Event | None = None,
         init_image=None,
         mask=None,
+        addons: Addons | Sequence[ModelEntry] = (),
+        on_status: StatusFn | None = None,
     ) -> list:
-        """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run."""
+        """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run.
+
+        addons: the LoRA/VAE/TAESD files the user has (to resolve params.loras, `<lora:...>` tags and
+        params.vae by name), or an Addons already resolved. LoraError / CheckpointError say what is wrong.
+        """
         if self.loaded is None:
             raise ModelLoadError("no model is loaded: choose a model first")
+        if not isinstance(addons, Addons):
+            addons = resolve_addons(params, addons)
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
         pipe = self._pipe_for(mode)
         pipe.scheduler = make_scheduler(params.scheduler, self._base_scheduler_config)
@@ -181,7 +262,7 @@ class ImageEngine:
             raise JobCancelled()
         generators = [torch.Generator("cpu").manual_seed(params.seed + i) for i in range(params.batch_size)]
         call = dict(
-            prompt=params.prompt,
+            prompt=addons.prompt,  # without its <lora:...> tags
             negative_prompt=params.negative_prompt or None,
             num_inference_steps=params.steps,
             guidance_scale=params.guidance,
@@ -202,10 +283,19 @@ class ImageEngine:
                     raise ValueError("inpaint needs a mask: paint where the image should change")
                 call.update(mask_image=mask.convert("L").resize((params.width, params.height)),
                             width=params.width, height=params.height)
-        if self.fast_decoder is not None:
-            call["output_type"] = "latent"  # the pipeline skips its VAE; TAESD decodes below
-        with torch.inference_mode():
+        fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
+        # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
+        with addons_applied(pipe, addons, self._load_vae), torch.inference_mode():
+            # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
+            half_vae = not fast and pipe.vae.dtype == torch.float16
+            if fast or half_vae:
+                call["output_type"] = "latent"  # the pipeline skips its VAE; it is decoded below
             result = pipe(**call)
-        if self.fast_decoder is not None:
+            if half_vae:
+                images, note = decode(pipe, result.images)
+                if note and on_status is not None:
+                    on_status(note)
+                return pipe.image_processor.postprocess(images, output_type="pil")
+        if fast:
             return self.fast_decoder.decode(pipe, result.images)
         return list(result.images)

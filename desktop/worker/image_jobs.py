@@ -22,19 +22,22 @@ def image_engine(context: JobContext):
     return engine
 
 
-def _load(context: JobContext, model_path: str, family: str):
+def _load(context: JobContext, model_path: str, family: str, width: int = 512, height: int = 512):
     engine = image_engine(context)
     loaded = engine.loaded
     if loaded is None or loaded.path != str(Path(model_path).resolve()):
         context.emit(Status(f"Loading {Path(model_path).name}…"))
-        loaded = engine.load(model_path, family)
-        context.emit(Status(f"Loaded {loaded.summary}", device=loaded.device, model=Path(loaded.path).name))
+        loaded = engine.load(model_path, family, width, height)
+        # the permanent label says device, dtype and strategy; the message says why (the memory plan)
+        context.emit(Status(f"Loaded {loaded.name} ({loaded.family}) in {loaded.seconds:.1f} s. {loaded.reason}",
+                            device=loaded.placement,
+                            model=loaded.name))
     return engine
 
 
 def run_load(context: JobContext) -> None:
     job: LoadModelJob = context.job
-    _load(context, job.model_path, job.family)
+    _load(context, job.model_path, job.family, job.width, job.height)
 
 
 def make_generate_handler(outputs_dir: Callable[[], Path]):
@@ -42,7 +45,10 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
 
     def run_generate(context: JobContext) -> None:
         job: GenerateJob = context.job
-        engine = _load(context, job.model_path, job.family)
+        engine = _load(context, job.model_path, job.family, job.params.width, job.params.height)
+        from desktop.engine.addons import resolve_addons
+
+        addons = resolve_addons(job.params, job.addons)  # a LoRA or VAE that is not there fails here, by name
         start = time.perf_counter()
         total_seen = [job.params.steps]
 
@@ -61,11 +67,13 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
 
             mask = Image.frombytes("L", (init.width, init.height), job.mask)
         images = engine.generate(job.params, on_progress=on_progress, on_preview=on_preview,
-                                 cancel=context.cancel, init_image=init, mask=mask)
+                                 cancel=context.cancel, init_image=init, mask=mask, addons=addons,
+                                 on_status=lambda text: context.emit(Status(text)))
         seconds = time.perf_counter() - start
-        model_name = Path(engine.loaded.path).name
+        model_name = engine.loaded.name
+        recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
         for index, image in enumerate(images):
-            params = job.params.replace(seed=job.params.seed + index) if index else job.params
+            params = recorded.replace(seed=recorded.seed + index) if index else recorded
             path, error = _save(image, params, outputs_dir(), model_name, seconds)
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
