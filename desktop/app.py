@@ -57,6 +57,11 @@ class Atelier:
         self.chat = ChatFeature(self.window, self.worker, self.chat_store, self.settings)
         self._restore_panel()
         self.extra_model: str | None = model
+        from desktop.ui.models_feature import ModelsFeature  # Models window, model-file drops, imports, downloads
+
+        self.models = ModelsFeature(self.window, self.worker, self.settings, self.settings_path, self.paths.config_dir,
+                                    self.models_dir, self.refresh_models)
+        self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 
         self.welcome = install_welcome(self.window.canvas, self.settings, self.settings_path, self.models_dir,
@@ -93,6 +98,7 @@ class Atelier:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
+        self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
         self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)
@@ -115,7 +121,9 @@ class Atelier:
     def preload(self, entry) -> None:
         from desktop.core.messages import LoadModelJob
 
-        self.worker.submit(LoadModelJob(entry.path, entry.family))
+        panel = self.window.prompt_panel  # the memory plan is made for the size the panel will ask for
+        self.worker.submit(LoadModelJob(entry.path, entry.family, width=panel.width_box.value(),
+                                        height=panel.height_box.value()))
 
     # ------------------------------------------------------------------ settings
     def _restore_panel(self) -> None:
@@ -152,6 +160,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first
 

@@ -77,22 +77,24 @@ class GenerationController(QObject):
 
     def submit(self, params: GenerationParams, entry) -> int:
         """Queue exactly these params with this model, outside the canvas (Reproduce, /imagine-like calls)."""
-        job = GenerateJob(params=params, model_path=entry.path, family=entry.family)
+        job = GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=self.panel.addon_entries())
         self.submitted[job.job_id] = job
         self.worker.submit(job)
         self.idle_changed.emit(False)
         return job.job_id
 
     def make_job(self, params: GenerationParams, entry) -> GenerateJob:
+        addons = self.panel.addon_entries()  # LoRA/VAE files, for the lane to resolve names in params and prompt
         if self.documents is None:
-            return GenerateJob(params=params, model_path=entry.path, family=entry.family)
+            return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons)
         document = self.documents.document
         if document is None:
             if params.mode != "txt2img":
                 raise EditError(NO_CANVAS)
             document = self.documents.ensure_document(params.width, params.height)
         target, params, init, mask = prepare(document, params)
-        job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask)
+        job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
+                          addons=addons)
         self.targets[job.job_id] = target
         return job
 

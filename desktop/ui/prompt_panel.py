@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.core.models import ModelEntry
+from desktop.core.models import LORA, TAESD, VAE, ModelEntry
 from desktop.core.params import (
     MODES,
     MAX_GUIDANCE,
@@ -35,6 +35,7 @@ from desktop.core.params import (
     parse_number,
     random_seed,
 )
+from desktop.ui.lora_picker import LoraPicker
 
 
 MODE_LABELS = {"txt2img": "Text to image", "img2img": "Image to image", "inpaint": "Inpaint", "outpaint": "Outpaint"}
@@ -73,6 +74,12 @@ class PromptPanel(QWidget):
         self.model.setObjectName("model")
         self.model_hint = QLabel(wordWrap=True, textFormat=Qt.TextFormat.RichText, openExternalLinks=True)
         self.model_hint.setObjectName("model-hint")
+        self.loras = LoraPicker()
+        self.vae = QComboBox(toolTip="Decode with another VAE, or a TAESD (fast, a little less sharp)")
+        self.vae.setObjectName("vae")
+        self.vae.addItem("The model's own", "")
+        self._addons: tuple[ModelEntry, ...] = ()
+        self.model.currentIndexChanged.connect(self._on_model_changed)
         self.width_box = self._side_box()
         self.height_box = self._side_box()
         self.steps = QSpinBox(minimum=1, maximum=MAX_STEPS, value=20)
@@ -124,6 +131,8 @@ class PromptPanel(QWidget):
         form = QFormLayout()
         form.addRow("Model", self.model)
         form.addRow(self.model_hint)
+        form.addRow("LoRAs", self.loras)
+        form.addRow("VAE", self.vae)
         size = QHBoxLayout()
         size.addWidget(self.width_box)
         size.addWidget(QLabel("×"))
@@ -163,7 +172,14 @@ class PromptPanel(QWidget):
 
     # ------------------------------------------------------------------ models
     def set_models(self, entries: list[ModelEntry], models_dir: str, select: str = "") -> None:
-        """Fill the model list; with none usable, say plainly how to add one."""
+        """Fill the model list; with none usable, say plainly how to add one.
+
+        A rescan keeps the selected model unless `select` names another; the selection signal fires once,
+        and only when the selection changed (each one preloads a model on the lane).
+        """
+        previous = self.selected_model()
+        select = select or (previous.path if previous else "")
+        self.model.blockSignals(True)
         self.model.clear()
         usable = [e for e in entries if e.usable]
         for entry in usable:
@@ -174,16 +190,49 @@ class PromptPanel(QWidget):
             self.model.setCurrentIndex(index)
             hint = ""
         else:
-            hint = (f"<b>No model yet.</b> Put a diffusers model folder (SD 1.x, SD 2.x or SDXL) in "
-                    f"<code>{models_dir}</code>, or start Atelier with <code>--model PATH</code>.")
+            hint = (f"<b>No model yet.</b> Import a .safetensors checkpoint or download one (File &gt; Models…), "
+                    f"put a diffusers model folder (SD 1.x, SD 2.x or SDXL) in <code>{models_dir}</code>, or start "
+                    "Atelier with <code>--model PATH</code>.")
         if broken:
             hint += "<br>" + "<br>".join(f"⚠ {e.problem}" for e in broken[:3])
         self.model_hint.setText(hint)
         self.model_hint.setVisible(bool(hint))
         self.model.setEnabled(bool(usable))
+        self.model.blockSignals(False)
+        now = self.selected_model()
+        if (now.path if now else None) != (previous.path if previous else None):
+            self.model.currentIndexChanged.emit(self.model.currentIndex())
 
     def selected_model(self) -> ModelEntry | None:
         return self.model.currentData()
+
+    def set_addons(self, entries: list[ModelEntry]) -> None:
+        """Every discovered model: the LoRAs, VAEs and TAESDs among them are offered with the model."""
+        self._addons = tuple(e for e in entries if e.kind in (LORA, VAE, TAESD))
+        entry = self.selected_model()
+        self.loras.set_entries(list(self._addons), entry.family if entry else "")
+        chosen = self.vae.currentData() or ""
+        self.vae.clear()
+        self.vae.addItem("The model's own", "")
+        for addon in self._addons:
+            if addon.kind != LORA and addon.usable:
+                self.vae.addItem(f"{addon.name}  ·  {addon.kind}", addon.name)
+        self.select_vae(chosen)
+
+    def addon_entries(self) -> tuple[ModelEntry, ...]:
+        """What a generation job carries so that the lane can find LoRAs and VAEs by name."""
+        return self._addons
+
+    def select_vae(self, name: str) -> None:
+        index = self.vae.findData(name)
+        if index < 0 and name:  # restored from an image whose VAE is not here: kept, so the job says it is missing
+            self.vae.addItem(f"{name} (not installed)", name)
+            index = self.vae.count() - 1
+        self.vae.setCurrentIndex(max(0, index))
+
+    def _on_model_changed(self, _index: int) -> None:
+        entry = self.selected_model()
+        self.loras.set_family(entry.family if entry else "")
 
     # ------------------------------------------------------------------ values
     def _on_size_edited(self) -> None:
@@ -227,6 +276,8 @@ class PromptPanel(QWidget):
         self.mode.setCurrentIndex(max(0, self.mode.findData(params.mode)))
         self.strength.setValue(params.strength)
         self.batch.setValue(params.batch_size)
+        self.loras.set_choices(params.loras)
+        self.select_vae(params.vae)
         for index in range(self.model.count()):
             if self.model.itemData(index).name == params.model:
                 self.model.setCurrentIndex(index)
@@ -252,6 +303,8 @@ class PromptPanel(QWidget):
             mode=self.current_mode(),
             strength=round(self.strength.value(), 2),
             batch_size=self.batch.value(),
+            loras=self.loras.choices(),
+            vae=self.vae.currentData() or "",
             original_prompt=self.original_prompt,
         )
 
