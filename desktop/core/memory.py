@@ -24,9 +24,10 @@ PER_TENSOR_BYTES = 2800
 RUNTIME_BYTES = 34 * MB
 # activations alive at the peak, as multiples of one feature map of the first block's width (measured
 # with VmHWM on the tiny pipeline at 256 and 512 px: UNet ~32 latent-size maps per batch item, attention
-# workspace included; VAE decode 5.5-6.6 full-size maps at 256-512 px)
+# workspace included; VAE decode 5.0-5.5 full-size maps at 256-512 px once glibc's moving mmap threshold
+# is pinned, which otherwise adds allocator slack by chance)
 UNET_MAPS = 32
-VAE_MAPS = 6
+VAE_MAPS = 5.5
 OFFLOADS = ("none", "model", "sequential")
 
 

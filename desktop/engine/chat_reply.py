@@ -51,9 +51,10 @@ def stream_reply(store: ChatStore, engine: ChatEngine, conversation_id: int, *,
                                top_p=conversation.top_p, max_new_tokens=conversation.max_new_tokens, seed=seed,
                                tools=tools, cancel=cancel)
         for piece in stream:
-            store.append_to_message(reply.id, piece)
+            # shown before saved: a kill between the two never leaves saved text nobody saw
             if on_piece is not None:
                 on_piece(reply.id, piece)
+            store.append_to_message(reply.id, piece)
     except KeyboardInterrupt:
         if stream is not None:
             stream.close()

@@ -35,7 +35,8 @@ def pipeline(folder: str, size: int) -> dict:
     import torch
     from diffusers import StableDiffusionPipeline  # imported before the baseline: imports are not the model's
 
-    torch.set_num_threads(2)
+    # one thread: with two, when each frees its buffers varies with the machine's load, and so did the peak
+    torch.set_num_threads(1)
     base = rss()
     pipe = StableDiffusionPipeline.from_pretrained(folder, local_files_only=True)
     pipe.set_progress_bar_config(disable=True)
@@ -47,9 +48,12 @@ def pipeline(folder: str, size: int) -> dict:
         reset_peak()
         latents = pipe("a", num_inference_steps=1, height=size, width=size, output_type="latent").images
         result["unet_peak"] = peak() - before
-        before = rss()
-        reset_peak()
         with torch.no_grad():
+            # once unmeasured: the first decode at a new size also builds oneDNN's kernels for it, a
+            # runtime cost that varied with machine load and is not the activations being estimated
+            pipe.vae.decode(latents / pipe.vae.config.scaling_factor)
+            before = rss()
+            reset_peak()
             pipe.vae.decode(latents / pipe.vae.config.scaling_factor)
         result["vae_peak"] = peak() - before
     return result

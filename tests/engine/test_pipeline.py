@@ -56,8 +56,10 @@ def test_matches_a_plain_diffusers_call(engine, tiny_sd15):
     if channels_last:
         plain.unet.to(memory_format=torch.channels_last)
         plain.vae.to(memory_format=torch.channels_last)
-    assert np.array_equal(ours, plain_call())
+    # oneDNN may pick another kernel from one call to the next: equal up to one level of 255
+    assert np.abs(ours.astype(int) - plain_call().astype(int)).max() <= 1
     assert np.abs(ours.astype(int) - untouched.astype(int)).max() <= 2
+    assert np.abs(ours.astype(int) - pixels(engine.generate(PARAMS.replace(seed=1235))[0]).astype(int)).max() > 10
 
 
 def test_previews_arrive_every_step_at_one_eighth_size(engine):
