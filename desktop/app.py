@@ -74,9 +74,23 @@ class Atelier:
         self.window.menus["&File"].addSeparator()
         self.window.add_action("&File", "&Quit", self.window.close, "Ctrl+Q")
         self.window.prompt_panel.model.currentIndexChanged.connect(self._on_model_chosen)
+        from desktop.ui.settings_menu import install_settings_menu
+
+        self.settings_actions = install_settings_menu(self.window, self.settings,
+                                                      lambda: self.settings.save(self.settings_path),
+                                                      lambda _field: self.apply_job_options())
+        self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
+        self.apply_job_options()
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
         QTimer.singleShot(0, self.workspace.start)  # offer to restore work a crash left behind
+
+    def apply_job_options(self) -> None:
+        """What each generation carries from the Settings menu (jobs are immutable; the lane reads no settings)."""
+        self.controller.job_options = {
+            "fast_decode": self.settings.fast_decode,
+            "c2pa_key_dir": str(self.paths.config_dir / "c2pa") if self.settings.write_c2pa else "",
+        }
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:

@@ -59,6 +59,8 @@ class GenerateJob:
     # the LoRA, VAE and TAESD files the user has (frozen ModelEntry values), so that the lane can resolve
     # params.loras, <lora:name:weight> tags in the prompt and params.vae by name
     addons: tuple = ()
+    fast_decode: bool = False  # decode the final image with a TAESD from addons (Settings.fast_decode)
+    c2pa_key_dir: str = ""  # sign the saved PNG with a C2PA manifest using the key kept here (Settings.write_c2pa)
 
 
 @dataclass(frozen=True)

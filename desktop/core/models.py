@@ -211,6 +211,14 @@ def _scan_hf_cache(cache: Path) -> list[ModelEntry]:
     return entries
 
 
+def pick_taesd(entries, family: str) -> "ModelEntry | None":
+    """The TAESD for this family among the user's models: TAESDXL for SDXL, plain TAESD otherwise."""
+    usable = [e for e in entries if e.kind == TAESD and e.usable]
+    wants_xl = family == SDXL
+    matching = [e for e in usable if ("xl" in Path(e.path).name.lower()) == wants_xl]
+    return matching[0] if matching else None
+
+
 def discover_models(folders: list[Path], hf_cache: Path | None = None) -> list[ModelEntry]:
     """Every model in the given folders (the first is the app's models folder) and the HF cache."""
     entries: list[ModelEntry] = []

@@ -48,6 +48,7 @@ class GenerationController(QObject):
         self.running_job: int | None = None
         self.submitted: dict[int, GenerateJob] = {}
         self.results: list[ImageResult] = []
+        self.job_options: dict = {}  # GenerateJob fields from the Settings menu (fast_decode, c2pa_key_dir)
         # the worker emits from its thread; a method of this GUI-thread object runs on the GUI thread
         worker.message.connect(self._on_message)
         worker.queue_changed.connect(self._on_queue_changed)
@@ -77,7 +78,8 @@ class GenerationController(QObject):
 
     def submit(self, params: GenerationParams, entry) -> int:
         """Queue exactly these params with this model, outside the canvas (Reproduce, /imagine-like calls)."""
-        job = GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=self.panel.addon_entries())
+        job = GenerateJob(params=params, model_path=entry.path, family=entry.family,
+                          addons=self.panel.addon_entries(), **self.job_options)
         self.submitted[job.job_id] = job
         self.worker.submit(job)
         self.idle_changed.emit(False)
@@ -86,7 +88,8 @@ class GenerationController(QObject):
     def make_job(self, params: GenerationParams, entry) -> GenerateJob:
         addons = self.panel.addon_entries()  # LoRA/VAE files, for the lane to resolve names in params and prompt
         if self.documents is None:
-            return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons)
+            return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons,
+                               **self.job_options)
         document = self.documents.document
         if document is None:
             if params.mode != "txt2img":
@@ -94,7 +97,7 @@ class GenerationController(QObject):
             document = self.documents.ensure_document(params.width, params.height)
         target, params, init, mask = prepare(document, params)
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
-                          addons=addons)
+                          addons=addons, **self.job_options)
         self.targets[job.job_id] = target
         return job
 

@@ -18,7 +18,7 @@ def image_engine(context: JobContext):
     if engine is None:
         from desktop.engine.pipeline import ImageEngine
 
-        engine = context.resources[ENGINE_KEY] = ImageEngine()
+        engine = context.resources[ENGINE_KEY] = ImageEngine(channels_last=context.resources.get("channels_last", True))
     return engine
 
 
@@ -49,11 +49,10 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         from desktop.engine.addons import resolve_addons
 
         addons = resolve_addons(job.params, job.addons)  # a LoRA or VAE that is not there fails here, by name
+        _choose_decoder(context, engine, job)
         start = time.perf_counter()
-        total_seen = [job.params.steps]
 
         def on_progress(step: int, total: int) -> None:
-            total_seen[0] = total
             context.emit(Progress(job.job_id, step, total, time.perf_counter() - start))
 
         def on_preview(step: int, image: RgbImage) -> None:
@@ -74,18 +73,31 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
         for index, image in enumerate(images):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
-            path, error = _save(image, params, outputs_dir(), model_name, seconds)
+            path, error = _save(image, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir)
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
 
 
-def _save(image, params, folder: Path, model_name: str, seconds: float) -> tuple[str, str]:
+def _choose_decoder(context: JobContext, engine, job: GenerateJob) -> None:
+    """TAESD for the final decode when the job asks for it and the user has one for this family."""
+    from desktop.core.models import pick_taesd
+
+    taesd = pick_taesd(job.addons, engine.loaded.family) if job.fast_decode else None
+    if job.fast_decode and taesd is None:
+        context.emit(Status("Fast decode is on, but no TAESD for this model family is installed (models/taesd/): "
+                            "using the full VAE"))
+    engine.set_fast_decode(taesd.path if taesd else None)
+
+
+def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key_dir: str = "") -> tuple[str, str]:
     """Save with metadata; a failure (full disk, no permission) is reported, and the image kept."""
     from desktop.core.outputs import save_generation
 
     try:
-        return str(save_generation(image, params, folder, model_name=model_name, seconds=seconds)), ""
+        key_dir = Path(c2pa_key_dir) if c2pa_key_dir else None
+        return str(save_generation(image, params, folder, model_name=model_name, seconds=seconds,
+                                   c2pa_key_dir=key_dir)), ""
     except OSError as error:
         return "", f"could not save the image in {folder}: {error.strerror or error}. It is kept on the canvas."
 
