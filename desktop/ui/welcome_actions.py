@@ -1,7 +1,7 @@
 """What the welcome's buttons do: import a model file, or add a folder of models, then rescan.
 
-Importing converts a checkpoint (torch, seconds to minutes, gigabytes of memory), so it runs in a
-helper process, `atelier models import FILE`, the same command a user can type: the window stays
+Importing test-loads a checkpoint (torch, seconds to a minute, gigabytes of memory) before it keeps
+the file in the models folder, so it runs in a helper process, `atelier models import FILE`, the same command a user can type: the window stays
 responsive, the model lane stays free, and the memory is returned when the helper exits. The file
 is inspected first (header only, no torch), so a pickle or a LoRA is refused at once with the reason.
 """
@@ -86,8 +86,8 @@ class ModelSetup(QObject):
         self.process.setArguments(args + ["models", "import", str(path)])
         self.process.finished.connect(self._on_finished)
         self.process.errorOccurred.connect(self._on_error)
-        self.message.emit(f"Importing {path.name} ({info.family}): converting it once so it loads fast. "
-                          "This takes a minute or two…", True)
+        self.message.emit(f"Importing {path.name} ({info.family}): checking that it loads, then adding it to "
+                          "your models. This takes up to a minute…", True)
         self.process.start()
 
     @Slot(int, QProcess.ExitStatus)
