@@ -10,18 +10,10 @@ from pathlib import Path
 
 import torch
 
-CHATML_TEMPLATE = (
-    # Qwen/Hermes layout. No "{%-" and no newline right after a tag: "{%-" ate the newline ChatML needs
-    # after "<|im_start|>assistant", and transformers renders with trim_blocks, which eats one after a tag.
-    "{% if tools %}<|im_start|>system\n"
-    "{% if messages and messages[0]['role'] == 'system' %}{{ messages[0]['content'] }}\n\n{% endif %}"
-    "# Tools\nYou may call one or more functions. Function signatures:\n<tools>\n"
-    "{% for tool in tools %}{{ tool | tojson }}\n{% endfor %}</tools>\n"
-    "Return each call as <tool_call>{\"name\": ..., \"arguments\": {...}}</tool_call><|im_end|>\n{% endif %}"
-    "{% for m in messages %}{% if not (tools and loop.first and m['role'] == 'system') %}"
-    "<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endif %}{% endfor %}"
-    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
-)
+from desktop.engine.chat import FALLBACK_CHAT_TEMPLATE
+
+# the same ChatML + tools template the engine falls back to, so tests exercise the real one
+CHATML_TEMPLATE = FALLBACK_CHAT_TEMPLATE
 
 
 def clip_tokenizer(max_length: int = 77):
