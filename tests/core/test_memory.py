@@ -34,8 +34,11 @@ def within(estimated: int, measured: int, tolerance: float = 0.2) -> bool:
 @pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak RSS reset needs Linux /proc")
 def test_tiny_pipeline_estimate_is_within_20_percent_of_measured(tiny_sd15):
     measured = probe("pipeline", str(tiny_sd15), "256")
+    model = estimate(tiny_sd15, SD1, 64, 64)
+    assert within(model.weights + model.overhead, measured["model"]), (model, measured)
+    # the first load in a process also pays the runtime once: counted, but how much depends on the install
     first = estimate(tiny_sd15, SD1, 64, 64, first_in_process=True)
-    assert within(first.weights + first.overhead, measured["steady"]), (first, measured)
+    assert model.total < first.total and measured["steady"] > measured["model"]
     at_256 = estimate(tiny_sd15, SD1, 256, 256)
     # the decode at full size is the peak of a generation, and what the estimate's activations stand for
     assert within(at_256.activations, measured["vae_peak"]), (at_256, measured)
