@@ -68,11 +68,12 @@ class Context:
 
     def model(self, name: str) -> Path:
         """A model folder (tiny, or "sd15-size": real size, random weights), built once and kept."""
-        from benchmarks.real_models import build_sd15_size
+        from benchmarks.real_models import build_chat_small, build_sd15_size
         from desktop.engine import tiny_models
 
         builders = {"tiny-sd15": tiny_models.build_sd15, "tiny-taesd": tiny_models.build_taesd,
-                    "tiny-chat": tiny_models.build_chat_lm, "sd15-size": build_sd15_size}
+                    "tiny-chat": tiny_models.build_chat_lm, "sd15-size": build_sd15_size,
+                    "chat-small": build_chat_small}
         folder = self.work / name
         if not (folder / ".complete").exists():
             folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ the memory-format choice off.
 
 from __future__ import annotations
 
+import ctypes
 import os
 from pathlib import Path
 
@@ -25,8 +26,63 @@ def cpu_has_native_bf16() -> bool:
 
 
 def apply_memory_format(module: torch.nn.Module, channels_last: bool) -> torch.nn.Module:
-    """channels_last (NHWC) lets oneDNN run convolutions without reordering every activation."""
-    return module.to(memory_format=torch.channels_last if channels_last else torch.contiguous_format)
+    """channels_last (NHWC) lets oneDNN run convolutions without reordering every activation.
+
+    Only 4-D tensors (convolution weights) change layout, one at a time. Weights fresh from a
+    safetensors file live in a private file mapping that stays mapped while any tensor of the file
+    is alive, so every page read for the copy would stay resident beside the copy (7.5 GB instead of
+    4.6 GB at SD 1.5 size): each old range is handed back to the kernel as soon as it is copied.
+    """
+    memory_format = torch.channels_last if channels_last else torch.contiguous_format
+    mapped = _file_mappings()
+    with torch.no_grad():
+        for tensor in [*module.parameters(), *module.buffers()]:
+            if tensor.dim() != 4 or tensor.is_contiguous(memory_format=memory_format):
+                continue
+            old = tensor.data
+            start, size = old.data_ptr(), old.numel() * old.element_size()
+            tensor.data = old.contiguous(memory_format=memory_format)
+            del old
+            if tensor.device.type == "cpu":
+                _release_file_pages(start, size, mapped)
+    return module
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_MADV_DONTNEED = 4
+
+
+def _file_mappings() -> list[tuple[int, int]]:
+    """Address ranges of private file mappings (Linux /proc/self/maps); empty elsewhere."""
+    ranges = []
+    try:
+        lines = Path("/proc/self/maps").read_text().splitlines()
+    except OSError:
+        return ranges
+    for line in lines:
+        fields = line.split(maxsplit=5)
+        # address perms offset dev inode [path]: a file has an inode; "p" is a private (copy-on-write) map
+        if len(fields) == 6 and fields[4] != "0" and fields[1].endswith("p") and fields[5].startswith("/"):
+            low, high = (int(part, 16) for part in fields[0].split("-"))
+            ranges.append((low, high))
+    return ranges
+
+
+def _release_file_pages(start: int, size: int, mapped: list[tuple[int, int]]) -> None:
+    """Drop the resident pages of a copied tensor's old file-mapped range.
+
+    Safe even if something still used them: a private file page that was never written reads
+    back from the file on the next access. Anonymous memory is never touched (it would read as zeros).
+    """
+    low = -(-start // _PAGE) * _PAGE  # whole pages inside the range only: neighbours keep theirs
+    high = (start + size) // _PAGE * _PAGE
+    if high <= low or not any(begin <= low and high <= end for begin, end in mapped):
+        return
+    try:
+        libc = ctypes.CDLL(None)  # the C library already loaded into this process
+        libc.madvise(ctypes.c_void_p(low), ctypes.c_size_t(high - low), _MADV_DONTNEED)
+    except (OSError, AttributeError):  # no madvise here: the pages simply stay resident
+        pass
 
 
 def tune_pipeline(pipe, device: str, channels_last: bool = True):
