@@ -1,31 +1,10 @@
-"""Shared pieces of the canvas UI tests: a window with the canvas workspace, pointer drags, test pictures."""
+"""Shared pieces of the canvas UI tests: pointer positions and drags, test pictures."""
 
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt
-
-
-@pytest.fixture
-def workspace(qtbot, app_paths):
-    """The real main window with the canvas workspace (no worker: these tests generate nothing)."""
-    from desktop.core.recovery import recovery_folder
-    from desktop.core.settings import Settings
-    from desktop.ui.canvas.workspace import CanvasWorkspace
-    from desktop.ui.main_window import MainWindow
-
-    window = MainWindow()
-    settings_path = app_paths.config_dir / "settings.json"
-    workspace = CanvasWorkspace(window, Settings(), settings_path, recovery_folder(app_paths.data_dir))
-    qtbot.addWidget(window)
-    window.resize(1000, 720)
-    window.show()
-    qtbot.waitExposed(window)
-    yield workspace
-    workspace.shutdown()
-    workspace.documents.document = None  # the window closes at teardown without asking
 
 
 def at(canvas, x: float, y: float) -> QPoint:
@@ -69,4 +48,4 @@ def canvas_pixel(canvas, x: int, y: int) -> tuple[int, int, int, int]:
     return color.red(), color.green(), color.blue(), color.alpha()
 
 
-__all__ = ["workspace", "at", "corner", "drag", "gradient", "write_png", "canvas_pixel", "QPointF"]
+__all__ = ["at", "corner", "drag", "gradient", "write_png", "canvas_pixel", "QPointF"]

@@ -12,7 +12,7 @@ import zlib
 from pathlib import Path
 
 import numpy as np
-from canvas_support import gradient, workspace, write_png  # noqa: F401 - workspace is a fixture
+from canvas_support import gradient, write_png
 from PIL import Image
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QMessageBox

@@ -1,7 +1,6 @@
 """Generating from the canvas with a tiny real model: inpaint in a mask painted with the mouse,
 txt2img into a selection, img2img from what is visible, outpaint after expanding; results are layers."""
 
-import shutil
 
 import numpy as np
 import pytest
@@ -10,24 +9,11 @@ from PySide6.QtCore import Qt
 
 from desktop.core.edits import SetSelection
 from desktop.core.geometry import Rect
-from desktop.core.settings import Settings
 
 
 @pytest.fixture
-def atelier(qtbot, app_paths, tiny_sd15):
-    from desktop.app import Atelier
-
-    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
-    Settings(width=64, height=64, steps=2, seed=42, seed_locked=True).save(app_paths.config_dir / "settings.json")
-    app = Atelier(paths=app_paths)
-    qtbot.addWidget(app.window)
-    app.window.resize(1000, 720)
-    app.window.show()
-    qtbot.waitExposed(app.window)
-    yield app
-    app.shutdown()
-    app.workspace.documents.document = None  # the window closes at teardown without asking
-
+def atelier(start_atelier, tiny_sd15):
+    return start_atelier({"tiny-sd15": tiny_sd15}, size=(1000, 720), steps=2, seed=42)
 
 def _mode(panel, mode: str) -> None:
     panel.mode.setCurrentIndex(panel.mode.findData(mode))

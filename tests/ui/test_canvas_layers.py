@@ -1,7 +1,7 @@
 """The layers and history panels edit the real document through its history."""
 
 import numpy as np
-from canvas_support import gradient, workspace  # noqa: F401 - workspace is a fixture
+from canvas_support import gradient
 from PySide6.QtCore import QModelIndex, Qt
 
 from desktop.core.document import Document, Layer

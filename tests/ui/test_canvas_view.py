@@ -1,7 +1,7 @@
 """The canvas view on a real window: what it shows matches the document, and the tools edit it."""
 
 import numpy as np
-from canvas_support import at, canvas_pixel, corner, drag, gradient, workspace  # noqa: F401 - workspace is a fixture
+from canvas_support import at, canvas_pixel, corner, drag, gradient
 from PySide6.QtCore import QMimeData, QPoint, QPointF, QRectF, Qt, QUrl
 from PySide6.QtGui import QDropEvent
 

@@ -319,21 +319,8 @@ def test_enhance_without_a_chat_model_says_what_to_do(qtbot, dock, worker, promp
 
 # ------------------------------------------------------------------ the whole app
 @pytest.fixture
-def app_with_chat(qtbot, app_paths, tiny_sd15, tiny_chat):
-    import shutil
-
-    from desktop.app import Atelier
-
-    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
-    shutil.copytree(tiny_chat, app_paths.models_dir / "tiny-chat")
-    Settings(width=64, height=64, steps=2, seed=5, seed_locked=True).save(app_paths.config_dir / "settings.json")
-    atelier = Atelier(paths=app_paths)
-    qtbot.addWidget(atelier.window)
-    atelier.window.show()
-    qtbot.waitExposed(atelier.window)
-    yield atelier
-    atelier.shutdown()
-
+def app_with_chat(start_atelier, tiny_sd15, tiny_chat):
+    return start_atelier({"tiny-sd15": tiny_sd15, "tiny-chat": tiny_chat}, steps=2, seed=5)
 
 def test_in_the_app_chat_enhance_and_imagine_share_the_lane_and_the_image_records_both_prompts(
         qtbot, app_with_chat):

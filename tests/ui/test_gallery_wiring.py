@@ -1,23 +1,13 @@
 """The gallery inside the real window: new images appear, Reuse settings, Reproduce matches pixels."""
 
-import shutil
 
 import pytest
 
-from desktop.core.settings import Settings
 
 
 @pytest.fixture
-def atelier(qtbot, app_paths, tiny_sd15):
-    from desktop.app import Atelier
-
-    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
-    Settings(width=64, height=64, steps=2, seed=9, seed_locked=True).save(app_paths.config_dir / "settings.json")
-    app = Atelier(paths=app_paths)
-    qtbot.addWidget(app.window)
-    yield app
-    app.shutdown()
-
+def atelier(start_atelier, tiny_sd15):
+    return start_atelier({"tiny-sd15": tiny_sd15}, show=False, steps=2, seed=9)
 
 def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atelier):
     panel, dock = atelier.window.prompt_panel, atelier.gallery.dock
@@ -46,7 +36,6 @@ def test_open_and_add_as_layer_reach_the_canvas(qtbot, atelier):
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
     path = blocker.args[0].path
     documents = atelier.workspace.documents
-    documents.ask_save_changes = lambda title: "discard"  # the generated canvas is unsaved: answer the prompt
     dock.open_on_canvas.emit(path)
     assert documents.document is not None and len(documents.document.layers) == 1
     dock.add_as_layer.emit(path)

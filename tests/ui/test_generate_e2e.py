@@ -1,31 +1,19 @@
 """End to end through the real window: type a prompt, click Generate, see pixels; Esc cancels."""
 
-import shutil
 
 import pytest
 from PIL import Image
 from PySide6.QtCore import Qt
 
-from desktop.core.settings import Settings
 
 
 @pytest.fixture
-def app_with_model(qtbot, app_paths, tiny_sd15):
-    from desktop.app import Atelier
-
-    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
-    Settings(width=64, height=64, steps=3, seed=42, seed_locked=True).save(app_paths.config_dir / "settings.json")
-    atelier = Atelier(paths=app_paths)
-    qtbot.addWidget(atelier.window)
-    atelier.window.show()
-    qtbot.waitExposed(atelier.window)
-    yield atelier
-    atelier.shutdown()
-
+def app_with_model(start_atelier, tiny_sd15):
+    return start_atelier({"tiny-sd15": tiny_sd15}, steps=3, seed=42)
 
 def test_prompt_to_pixels_on_the_canvas_and_a_png_with_parameters(qtbot, app_with_model, app_paths):
     atelier = app_with_model
-    window, panel, canvas = atelier.window, atelier.window.prompt_panel, atelier.window.canvas
+    panel, canvas = atelier.window.prompt_panel, atelier.window.canvas
     previews = []
     original = canvas.set_preview
     canvas.set_preview = lambda image, target=None: (previews.append(image.size()), original(image, target))

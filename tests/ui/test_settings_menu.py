@@ -1,6 +1,5 @@
 """The Settings menu reaches the lane: fast decode uses the user's TAESD, C2PA choice travels with jobs."""
 
-import shutil
 
 import numpy as np
 import pytest
@@ -9,18 +8,8 @@ from desktop.core.settings import Settings
 
 
 @pytest.fixture
-def atelier(qtbot, app_paths, tiny_sd15, tiny_taesd):
-    from desktop.app import Atelier
-
-    shutil.copytree(tiny_sd15, app_paths.models_dir / "tiny-sd15")
-    shutil.copytree(tiny_taesd, app_paths.models_dir / "taesd" / "taesd")
-    Settings(width=64, height=64, steps=2, seed=3, seed_locked=True).save(app_paths.config_dir / "settings.json")
-    app = Atelier(paths=app_paths)
-    qtbot.addWidget(app.window)
-    app.workspace.documents.ask_save_changes = lambda title: "discard"
-    yield app
-    app.shutdown()
-
+def atelier(start_atelier, tiny_sd15, tiny_taesd):
+    return start_atelier({"tiny-sd15": tiny_sd15, "taesd/taesd": tiny_taesd}, show=False, steps=2, seed=3)
 
 def generate(qtbot, app):
     with qtbot.waitSignal(app.controller.image_ready, timeout=60000) as blocker:
