@@ -48,3 +48,8 @@ def dispatch(argv: list[str]) -> int:
     except KeyboardInterrupt:
         print("atelier: interrupted", file=sys.stderr)
         return 130
+
+
+def main() -> int:
+    """The `atelier` command (pyproject's [project.scripts])."""
+    return dispatch(sys.argv[1:])

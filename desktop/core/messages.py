@@ -211,3 +211,11 @@ class EnhanceResult:
     family: str
     seed: int
     reply: str = ""  # what the model wrote, for when extraction needs explaining
+
+
+@dataclass(frozen=True)
+class Loading:
+    """A job waits for a model to load before its first step (the panel says so, with Cancel enabled)."""
+
+    job_id: int
+    text: str

@@ -36,6 +36,7 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    prompt: str = ""  # the prompt panel's text, restored at the next start like the negative prompt
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

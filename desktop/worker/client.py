@@ -99,6 +99,11 @@ class EngineClient(QObject):
     def pending(self) -> int:
         return self.worker.pending
 
+    @property
+    def running_job(self):
+        """The job the lane runs now (any feature's), or None."""
+        return self.worker.running_job
+
     def start(self) -> None:
         self.worker.start()
 

@@ -16,12 +16,12 @@ def atelier(start_atelier, tiny_sd15):
     return start_atelier({"tiny-sd15": tiny_sd15}, size=(1000, 720), steps=2, seed=42)
 
 def _mode(panel, mode: str) -> None:
-    panel.mode.setCurrentIndex(panel.mode.findData(mode))
+    panel.mode.setCurrentIndex(panel.mode.findData(mode))  # what choosing it in the list does
 
 
 def _generate(qtbot, atelier, prompt: str, results: int = 1) -> list:
     panel = atelier.window.prompt_panel
-    panel.prompt.setPlainText(prompt)
+    atelier.prompt.prompt = prompt
     before = len(atelier.controller.results)
     qtbot.waitUntil(panel.generate_button.isEnabled, timeout=3000)
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
@@ -35,7 +35,7 @@ def test_inpaint_in_a_mask_painted_with_the_mouse_adds_a_layer_and_undo_removes_
     original = docs.document.composite()
     _mode(panel, "inpaint")
     qtbot.waitUntil(lambda: not panel.generate_button.isEnabled(), timeout=3000)
-    assert "Paint a mask" in panel.notice.text() and "Paint a mask" in panel.generate_button.toolTip()
+    assert "Paint a mask" in panel.notice_text() and "Paint a mask" in panel.generate_button.toolTip()
     qtbot.keyClick(canvas, Qt.Key.Key_Q)  # quick mask, as in Photoshop
     assert canvas.tools.mask_mode
     canvas.tools.set_size(14)
@@ -54,7 +54,7 @@ def test_inpaint_in_a_mask_painted_with_the_mouse_adds_a_layer_and_undo_removes_
     assert np.array_equal(after[mask == 0], original[mask == 0])  # every unmasked pixel is exactly as it was
     assert not np.array_equal(after[mask == 255], original[mask == 255])
     assert canvas.image.pixelColor(5, 5).getRgb() == tuple(int(v) for v in original[5, 5])
-    assert panel.notice.text() == "" and document.history.undo_label == "Generate: a small red boat"
+    assert panel.notice_text() == "" and document.history.undo_label == "Generate: a small red boat"
     atelier.workspace.actions["undo"].trigger()
     assert [layer.name for layer in document.layers] == ["photo"]
     assert np.array_equal(document.composite(), original)
@@ -65,7 +65,7 @@ def test_txt2img_into_the_selection_gives_one_layer_per_image_of_a_batch(qtbot, 
     assert docs.new_document(128, 96)
     docs.document.history.do(SetSelection(Rect(16, 8, 64, 48)))
     qtbot.waitUntil(lambda: panel.width_box.value() == 88 and not panel.width_box.isEnabled(), timeout=3000)
-    panel.batch.setValue(2)
+    atelier.prompt.batch_size = 2
     results = _generate(qtbot, atelier, "two lanterns", results=2)
     assert [(r.params.width, r.params.height) for r in results] == [(88, 64), (88, 64)]
     layers = docs.document.layers
@@ -81,10 +81,9 @@ def test_img2img_starts_from_the_visible_pixels_of_the_selection(qtbot, atelier,
     assert docs.open_path(write_png(tmp_path / "photo.png", gradient(96, 64)))
     docs.document.history.do(SetSelection(Rect(32, 0, 64, 64)))
     _mode(panel, "img2img")
-    panel.strength.setValue(0.5)
-    panel.prompt.setPlainText("oil painting")
-    job_id = controller.generate(panel.params())
-    job = controller.submitted[job_id]
+    atelier.prompt.update(strength=0.5, prompt="oil painting")
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    job = list(controller.handles.values())[-1].job  # after the model's preload, if that still runs
     assert job.params.strength == 0.5 and (job.init_image.width, job.init_image.height) == (64, 64)
     assert job.init_image.data == np.ascontiguousarray(gradient(96, 64)[:, 32:, :3]).tobytes()
     qtbot.waitUntil(lambda: controller.idle and bool(controller.results), timeout=60000)
@@ -98,7 +97,7 @@ def test_outpaint_fills_the_expanded_area_and_keeps_the_picture(qtbot, atelier, 
     original = docs.document.composite()
     _mode(panel, "outpaint")
     qtbot.waitUntil(lambda: not panel.generate_button.isEnabled(), timeout=3000)
-    assert "expand the canvas" in panel.notice.text()
+    assert "expand the canvas" in panel.notice_text()
     workspace.options.expand_by.setValue(32)
     assert workspace.options.expand_side(2)
     _generate(qtbot, atelier, "more meadow")
@@ -114,6 +113,7 @@ def test_modes_that_read_the_canvas_wait_for_one(qtbot, atelier):
     assert "Open an image" in panel.generate_button.toolTip()
     errors = []
     atelier.controller.error.connect(errors.append)
-    panel.request_generate()  # Ctrl+Enter bypasses the button: refused the same way
+    qtbot.waitUntil(lambda: atelier.controller.idle, timeout=60000)  # the model's preload
+    qtbot.keyClick(atelier.window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)  # bypasses the button
     assert "Open an image" in errors[0] and atelier.controller.idle
     assert atelier.workspace.documents.document is None

@@ -40,29 +40,29 @@ def _png_pixel(path, x, y):
 def test_escape_mid_run_cancels_and_the_app_is_ready_at_once(qtbot, app_with_model):
     atelier = app_with_model
     panel = atelier.window.prompt_panel
-    panel.steps.setValue(150)
-    panel.request_generate()
+    atelier.prompt.steps = 150
+    panel.generate_button.click()
     qtbot.waitUntil(lambda: panel.progress.value() >= 1 and panel.cancel_button.isEnabled(), timeout=60000)
     qtbot.keyClick(atelier.window, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
     assert not panel.cancel_button.isEnabled() and panel.progress.format() == "Idle"
     assert atelier.controller.results == []
-    panel.steps.setValue(2)
+    atelier.prompt.steps = 2
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000):
-        panel.request_generate()
+        panel.generate_button.click()
 
 
 def test_several_presses_queue_up_and_can_be_cleared(qtbot, app_with_model):
     atelier = app_with_model
     panel = atelier.window.prompt_panel
-    panel.steps.setValue(150)
+    atelier.prompt.steps = 150
     for _ in range(3):
         qtbot.keyClick(panel.prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: panel.queue_label.text() == "2 waiting in queue", timeout=60000)
     assert panel.clear_button.isEnabled()
     qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: panel.queue_label.text() == "", timeout=5000)
-    panel.cancel_requested.emit()
+    qtbot.mouseClick(panel.cancel_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
 
 
@@ -73,19 +73,19 @@ def test_without_a_model_the_window_says_how_to_add_one(qtbot, app_paths):
     qtbot.addWidget(atelier.window)
     panel = atelier.window.prompt_panel
     assert "No model yet" in panel.model_hint.text() and str(app_paths.models_dir) in panel.model_hint.text()
-    assert not panel.model.isEnabled()
+    assert not panel.model_box.isEnabled()
     atelier.window.show()
     assert atelier.welcome.isVisible()  # the first-run welcome over the empty canvas
     assert str(app_paths.models_dir) in atelier.welcome.where_label.text()
-    panel.request_generate()
-    assert "choose a model" in panel.notice.text()
+    panel.generate_button.click()
+    assert "choose a model" in panel.notice_text()
     atelier.shutdown()
 
 
 def test_bad_size_typed_in_the_panel_is_snapped_with_a_notice(qtbot, app_with_model):
     panel = app_with_model.window.prompt_panel
-    panel.width_box.lineEdit().setText("500")
-    panel.width_box.interpretText()
-    panel.width_box.editingFinished.emit()
-    assert panel.width_box.value() == 504
-    assert "snapped to 504" in panel.notice.text()
+    panel.width_box.lineEdit().selectAll()
+    qtbot.keyClicks(panel.width_box, "500")
+    qtbot.keyClick(panel.width_box, Qt.Key.Key_Return)
+    assert panel.width_box.value() == 504 and app_with_model.prompt.width == 504
+    assert "snapped to 504" in panel.notice_text()

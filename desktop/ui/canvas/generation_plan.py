@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desktop.core.canvas_inputs import CanvasInputs, canvas_inputs, generation_blocker
 from desktop.core.document import Document, EditError
@@ -55,6 +55,11 @@ def blocker(document: Document | None, mode: str) -> str | None:
     return None
 
 
+def free_size(document: Document | None, mode: str) -> bool:
+    """Whether the Size fields are the user's: text to image with no selection. Otherwise the area sets them."""
+    return mode == "txt2img" and (document is None or document.selection is None)
+
+
 def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, GenerationParams, RgbImage | None, bytes | None]:
     """Read the canvas for `params.mode`: the job's target, params at the area's size, init image and mask.
 
@@ -62,6 +67,11 @@ def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, Ge
     """
     inputs = canvas_inputs(document, params.mode)
     width, height = generation_size(inputs.rect)
+    if free_size(document, params.mode) and (params.width, params.height) != (width, height):
+        # text to image at a size of its own (typed, or restored by Reuse settings): a layer of exactly that
+        # size at the canvas's corner; the canvas grows to hold it (canvas_inputs.add_result)
+        inputs = replace(inputs, rect=Rect(0, 0, params.width, params.height))
+        width, height = params.width, params.height
     params = params.replace(width=width, height=height)
     init = None
     if inputs.image is not None:

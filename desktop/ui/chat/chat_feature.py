@@ -16,8 +16,9 @@ SHARES_TABS_WITH = "Gallery"  # the right column is crowded (layers, history, ga
 class ChatFeature:
     """Builds and connects the chat dock, AssistantActions and the PromptEnhancer for one window."""
 
-    def __init__(self, window, worker, store, settings=None) -> None:
-        self.panel = ChatPanel(store, worker, settings)
+    def __init__(self, window, client, store, prompt, request_image, settings=None) -> None:
+        """`prompt`: the PromptModel; `request_image(**overrides)`: queue a generation (GenerationController.request)."""
+        self.panel = ChatPanel(store, client, settings)
         self.dock = window.add_dock("Chat", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock.setMinimumWidth(DOCK_MIN_WIDTH)
         neighbour = next((d for d in window.findChildren(QDockWidget) if d is not self.dock
@@ -26,8 +27,8 @@ class ChatFeature:
         if neighbour is not None:
             window.tabifyDockWidget(neighbour, self.dock)
             self.dock.raise_()
-        self.actions = AssistantActions(self.panel, window.prompt_panel)
-        self.enhancer = PromptEnhancer(window.prompt_panel, worker, self.panel.selected_model)
+        self.actions = AssistantActions(self.panel, prompt, request_image)
+        self.enhancer = PromptEnhancer(prompt, window.prompt_panel, client, self.panel.selected_model)
         window.add_action("&View", "Focus Chat &Input", self.focus_input, "Ctrl+Shift+C",
                           "Show the chat dock and type a message")
 
