@@ -372,3 +372,24 @@ def test_in_the_app_chat_enhance_and_imagine_share_the_lane_and_the_image_record
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as imagined:
         dock.send("/imagine a heron in fog")
     assert imagined.args[0].params.prompt == "a heron in fog" and imagined.args[0].params.original_prompt == ""
+
+
+def test_esc_and_clear_queue_touch_only_the_prompt_panel_s_jobs_never_a_chat_reply(qtbot, app_with_chat):
+    atelier = app_with_chat
+    dock, panel, controller = atelier.chat.panel, atelier.window.prompt_panel, atelier.controller
+    qtbot.waitUntil(lambda: controller.idle, timeout=60000)  # the image model's preload
+    dock.conversation_settings.max_new_tokens.setValue(300)
+    dock.conversation_settings.use_tools.setChecked(False)
+    dock.send("Tell me a very long story")
+    qtbot.waitUntil(lambda: last_widget(dock).message.role == "assistant" and bool(last_widget(dock).content),
+                    timeout=60000)
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)  # waits behind the reply on the one lane
+    assert panel.queue_label.text() == "1 waiting in queue" and panel.progress.format().startswith("Waiting")
+    assert dock.busy
+    qtbot.keyClick(atelier.window, Qt.Key.Key_Escape)  # the panel runs nothing: the reply is not its to stop
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.idle, timeout=10000)
+    assert controller.results == []
+    qtbot.waitUntil(lambda: not dock.busy, timeout=60000)
+    reply = atelier.chat_store.messages(dock.conversation_id)[-1]
+    assert reply.status == "complete" and last_widget(dock).status == "complete"
