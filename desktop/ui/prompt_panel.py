@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 
 from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFontMetrics, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -66,6 +67,28 @@ def seeds_text(seed: int, batch: int) -> str:
     return f"{batch} images, seeds {seed}–{seed + batch - 1}" if batch > 1 else f"seed {seed}"
 
 
+def elide_lines(text: str, font, width: int, lines: int) -> str:
+    """`text` word-wrapped at `width` pixels, cut to `lines` lines with an ellipsis when it is longer."""
+    layout = QTextLayout(text, font)
+    option = QTextOption()
+    option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+    layout.setTextOption(option)
+    layout.beginLayout()
+    ends = []
+    while len(ends) <= lines:
+        line = layout.createLine()
+        if not line.isValid():
+            break
+        line.setLineWidth(width)
+        ends.append(line.textStart() + line.textLength())
+    layout.endLayout()
+    if len(ends) <= lines:
+        return text
+    last_start = ends[lines - 2] if lines > 1 else 0
+    tail = QFontMetrics(font).elidedText(" ".join(text[last_start:].split()), Qt.TextElideMode.ElideRight, width)
+    return text[:last_start] + tail
+
+
 class PromptPanel(QWidget):
     """Shows and edits a PromptModel; asks for generations; shows their progress."""
 
@@ -83,6 +106,11 @@ class PromptPanel(QWidget):
         self._build_layout()
         self.model.changed.connect(self._on_model_changed)  # before the bindings: lists are filled first
         self._bind()
+        for box in (self.model_box, self.vae, self.scheduler, self.mode, self.loras.add_box):
+            # a long model or LoRA name must not widen the dock: the list shows it in full when open
+            box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            box.setMinimumContentsLength(8)
+            box.setMinimumWidth(80)  # wins over a size hint cached from the first, longest item
         self.dice.clicked.connect(self._on_dice)
         self.seed.textEdited.connect(self._on_seed_typed)
         self.generate_button.clicked.connect(self.request_generate)
@@ -211,14 +239,12 @@ class PromptPanel(QWidget):
         seed.addWidget(self.lock)
         self.form.addRow("Seed", seed)
         self.form.addRow("", self.seed_note)
-        self.advanced = QWidget()
-        self.advanced.setObjectName("advanced")
-        self.advanced_form = self._form()
-        self.advanced.setLayout(self.advanced_form)
-        self.advanced_form.addRow("Guidance", self.guidance)
-        self.advanced_form.addRow("Sampler", self.scheduler)
-        self.advanced_form.addRow("VAE", self.vae)
-        self.advanced.hide()
+        self.form.addRow(self.advanced_toggle)
+        # rarely changed settings: rows of the same form (one label column), shown when Advanced is open
+        self.advanced_rows: list = []
+        self.add_row("Guidance", self.guidance, advanced=True)
+        self.add_row("Sampler", self.scheduler, advanced=True)
+        self.add_row("VAE", self.vae, advanced=True)
 
         prompt_row = QHBoxLayout()
         prompt_row.addWidget(QLabel("Prompt"), 1)
@@ -232,8 +258,6 @@ class PromptPanel(QWidget):
         column.addWidget(self.prompt, 1)
         column.addWidget(self.negative)
         column.addLayout(self.form)
-        column.addWidget(self.advanced_toggle)
-        column.addWidget(self.advanced)
         self.scroll = QScrollArea(widgetResizable=True, frameShape=QFrame.Shape.NoFrame)
         self.scroll.setObjectName("prompt-panel-scroll")
         self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -244,8 +268,8 @@ class PromptPanel(QWidget):
         notice_layout.setContentsMargins(0, 0, 0, 0)
         notice_layout.addWidget(self.notice, 1)
         notice_layout.addWidget(self.notice_close, 0, Qt.AlignmentFlag.AlignTop)
-        line = self.notice.fontMetrics().lineSpacing()
-        self.notice.setMaximumHeight(line * NOTICE_LINES + 2)
+        self._notice = ""
+        self.notice.setMaximumHeight(self.notice.fontMetrics().lineSpacing() * NOTICE_LINES + 4)  # a safeguard
         self.notice_row.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.generate_button, 2)
@@ -271,8 +295,17 @@ class PromptPanel(QWidget):
         layout.addWidget(footer)
 
     def add_row(self, label: str, widget, advanced: bool = False) -> None:
-        """A feature's own setting (a widget or a layout), in the main form or the Advanced section."""
-        (self.advanced_form if advanced else self.form).addRow(label, widget)
+        """A feature's own setting (a widget or a layout): in the main rows (above Advanced), or in Advanced."""
+        if advanced:
+            self.form.addRow(label, widget)
+            self.advanced_rows.append(widget)
+            self.form.setRowVisible(widget, self.advanced_toggle.isChecked())
+        else:
+            self.form.insertRow(self._row_of(self.advanced_toggle), label, widget)
+
+    def _row_of(self, widget) -> int:
+        row, _role = self.form.getWidgetPosition(widget)
+        return row
 
     def _bind(self) -> None:
         model = self.model
@@ -369,7 +402,8 @@ class PromptPanel(QWidget):
         self.model.seed_locked = text.strip() not in ("", "-1")
 
     def _on_advanced_toggled(self, shown: bool) -> None:
-        self.advanced.setVisible(shown)
+        for widget in self.advanced_rows:
+            self.form.setRowVisible(widget, shown)
         self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
 
     def request_generate(self) -> None:
@@ -381,12 +415,23 @@ class PromptPanel(QWidget):
 
     def show_notice(self, text: str) -> None:
         """One notice at a time, at most NOTICE_LINES lines (the whole text as tooltip); "" clears it."""
-        self.notice.setText(text)
+        self._notice = text
         self.notice.setToolTip(text)
         self.notice_row.setVisible(bool(text))
+        self._fit_notice()
 
     def notice_text(self) -> str:
-        return self.notice.text()
+        return self._notice
+
+    def _fit_notice(self) -> None:
+        width = self.notice.contentsRect().width() if self.notice.isVisible() else self.footer.width() - 30
+        # a few pixels to spare: the label wraps words a little differently from a plain layout
+        self.notice.setText(elide_lines(self._notice, self.notice.font(), max(80, width - 6), NOTICE_LINES))
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt's name)
+        super().resizeEvent(event)
+        if self._notice:
+            self._fit_notice()
 
     def set_generate_blocked(self, reason: str | None) -> None:
         """Disable Generate and say why (an empty mask for inpaint, ...); None enables it."""
