@@ -26,7 +26,9 @@ class JobHandle(QObject):
     finished = Signal(object)  # Done, Cancelled or Failed, once
 
     def __init__(self, job, client: "EngineClient") -> None:
-        super().__init__(client)
+        # no Qt parent: a handle lives as long as the client (until the job ends) or a holder needs it, so
+        # the messages it keeps (results among them) go away with it instead of piling up for the session
+        super().__init__()
         self.job = job
         self.job_id: int = job.job_id
         self._client = client
