@@ -149,7 +149,8 @@ class PromptModel:
 
     def set_params(self, params: GenerationParams) -> bool:
         """Restore every parameter of an image (Reuse settings); False when its model is not installed here."""
-        for name in PARAM_FIELDS:
+        # the mode first: it decides what the size means on a canvas (a view may re-impose the area's size)
+        for name in sorted(PARAM_FIELDS, key=lambda field: field != "mode"):
             if name != "model":
                 self.set(name, getattr(params, name))
         found = self.find_model(params.model) if params.model else None

@@ -136,6 +136,7 @@ def test_reuse_settings_of_a_taller_image_makes_a_job_and_a_layer_of_that_size(q
     [tall] = _generate(qtbot, atelier, "a tall lighthouse")  # no canvas yet: one of the image's size
     assert docs.new_document(64, 64)
     qtbot.waitUntil(lambda: (panel.width_box.value(), panel.height_box.value()) == (64, 64), timeout=3000)
+    _mode(panel, "img2img")  # the area sets the size in this mode; Reuse brings text to image back
     qtbot.waitUntil(lambda: gallery.select_path(tall.path), timeout=10000)
     gallery.buttons["reuse"].click()
     assert (panel.width_box.value(), panel.height_box.value()) == (64, 96) and panel.width_box.isEnabled()
