@@ -32,6 +32,7 @@ from desktop.ui.prompt_panel import seeds_text
 from desktop.ui.qimage import rgba_to_qimage, to_qimage
 
 WAITING = "Waiting for the model lane (a chat reply or another job is running)…"
+STARTING = "Starting…"
 
 
 class GenerationController(QObject):
@@ -146,9 +147,9 @@ class GenerationController(QObject):
     def _show_queue(self) -> None:
         self.panel.set_queue(len(self.waiting()))
         if self.running is None and self.handles:
-            self.panel.set_busy_text(WAITING)
-        elif self.running is None:
-            self.panel.set_running(False)
+            # another feature's job runs first (a chat reply), or ours starts in a moment
+            ahead = self.client.running_job is not None and self.client.running_job.job_id not in self.handles
+            self.panel.set_busy_text(WAITING if ahead else STARTING)
 
     # ------------------------------------------------------------------ what a job's handle reports
     @Slot(object)
@@ -159,7 +160,7 @@ class GenerationController(QObject):
         if isinstance(message, Started):
             self.running = handle
             self.panel.set_running(True)
-            self.panel.set_busy_text("Starting…")
+            self.panel.set_busy_text(STARTING)
             self._show_queue()
         elif isinstance(message, Loading):
             if handle is self.running:
@@ -223,10 +224,12 @@ class GenerationController(QObject):
         self.handles.pop(message.job_id, None)
         self.targets.pop(message.job_id, None)
         self._preview_alpha.pop(message.job_id, None)
-        if handle is self.running:
+        was_running = handle is self.running
+        if was_running:
             self.running = None
-            self.panel.set_running(False)
             self.canvas.clear_preview()
+        if was_running or (self.running is None and not self.handles):
+            self.panel.set_running(False)
         self._show_queue()
         loading = isinstance(job, LoadModelJob)
         if isinstance(message, Done) and not loading:

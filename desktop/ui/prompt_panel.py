@@ -279,6 +279,8 @@ class PromptPanel(QWidget):
         queue.addWidget(self.clear_button)
         footer = QWidget()
         footer.setObjectName("prompt-panel-footer")
+        # opaque: the progress bar repaints at every step, and then nothing behind the footer has to
+        footer.setAutoFillBackground(True)
         footer_layout = QVBoxLayout(footer)
         footer_layout.setContentsMargins(0, 0, 0, 0)
         footer_layout.setSpacing(SPACING - 2)
@@ -448,26 +450,31 @@ class PromptPanel(QWidget):
         self.cancel_button.setEnabled(running)
         if not running:
             self._stop_busy()
-            self.progress.setRange(0, 1)
-            self.progress.setValue(0)
-            self.progress.setFormat("Idle")
+            self._show_progress(0, 1, 0, "Idle")
 
     def set_progress(self, step: int, total: int, eta_s: float | None) -> None:
         self._stop_busy()
-        self.progress.setRange(0, max(1, total))
-        self.progress.setValue(step)
         eta = format_eta(eta_s)
-        self.progress.setFormat(f"Step {step}/{total}" + (f" · {eta}" if eta else ""))
+        self._show_progress(0, max(1, total), step, f"Step {step}/{total}" + (f" · {eta}" if eta else ""))
 
     def set_busy_text(self, text: str) -> None:
         """A state with no steps to count (loading a model, waiting for the lane): its words, then seconds."""
+        if self._busy is not None and self._busy[0] == text:
+            return
         # a determinate bar at 0: an indeterminate one draws no text in most styles
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        if self._busy is None or self._busy[0] != text:
-            self.progress.setFormat(text)
-            self._busy = (text, time.monotonic())
-            self._busy_timer.start()
+        self._show_progress(0, 1, 0, text)
+        self._busy = (text, time.monotonic())
+        self._busy_timer.start()
+
+    def _show_progress(self, minimum: int, maximum: int, value: int, text: str) -> None:
+        """Only what changed: QProgressBar repaints at once on a new value, a cost paid on the GUI thread."""
+        bar = self.progress
+        if (bar.minimum(), bar.maximum()) != (minimum, maximum):
+            bar.setRange(minimum, maximum)
+        if bar.value() != value:
+            bar.setValue(value)
+        if bar.format() != text:
+            bar.setFormat(text)
 
     def _show_busy(self) -> None:
         if self._busy is not None:
@@ -475,8 +482,9 @@ class PromptPanel(QWidget):
             self.progress.setFormat(f"{text} {time.monotonic() - since:.0f} s")
 
     def _stop_busy(self) -> None:
-        self._busy = None
-        self._busy_timer.stop()
+        if self._busy is not None:
+            self._busy = None
+            self._busy_timer.stop()
 
     def set_queue(self, waiting: int) -> None:
         self.queue_label.setText(f"{waiting} waiting in queue" if waiting else "")

@@ -130,8 +130,7 @@ def test_modes_that_read_the_canvas_wait_for_one(qtbot, atelier):
 
 
 def test_reuse_settings_of_a_taller_image_makes_a_job_and_a_layer_of_that_size(qtbot, atelier):
-    panel, docs, controller = atelier.window.prompt_panel, atelier.workspace.documents, atelier.controller
-    gallery = atelier.gallery.dock
+    panel, docs, gallery = atelier.window.prompt_panel, atelier.workspace.documents, atelier.gallery.dock
     atelier.prompt.update(width=64, height=96)
     [tall] = _generate(qtbot, atelier, "a tall lighthouse")  # no canvas yet: one of the image's size
     assert docs.new_document(64, 64)

@@ -7,7 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from desktop.core.chat_store import ChatStore
-from desktop.core.messages import Cancelled, Token
+from desktop.core.messages import Token
 from desktop.core.models import SD1, ModelEntry
 from desktop.core.settings import Settings
 from desktop.ui.canvas_view import CanvasView

@@ -68,7 +68,6 @@ def generate(qtbot, atelier):
 
 
 def test_a_checkpoint_dropped_on_the_canvas_is_imported_selected_and_generates(qtbot, atelier, files, app_paths):
-    panel = atelier.window.prompt_panel
     qtbot.waitUntil(lambda: "no offload" in atelier.window.device_label.text(), timeout=60000)
     assert "free RAM" in atelier.window.device_label.toolTip()  # why this device, dtype and strategy
     picture = app_paths.outputs_dir / "photo.png"

@@ -88,8 +88,8 @@ def test_a_finished_handle_nobody_keeps_is_freed_with_its_messages(qtbot, client
     import weakref
 
     handle = client.submit(CountJob(2))
-    qtbot.waitUntil(lambda: handle.done, timeout=10000)
     gone = weakref.ref(handle)
+    qtbot.waitUntil(lambda: gone().done, timeout=10000)
     del handle
     gc.collect()
     assert gone() is None and client.handle(0) is None
