@@ -208,7 +208,29 @@ def _scan_hf_cache(cache: Path) -> list[ModelEntry]:
             if entry is not None:
                 entries.append(entry)
                 break
+            loras = _cached_loras(rev, name)
+            if loras:
+                entries += loras
+                break
     return entries
+
+
+def _cached_loras(snapshot: Path, repo: str) -> list[ModelEntry]:
+    """LoRA files a catalog download put in the cache (lcm-lora-sdv1-5, Hyper-SD files): listed by name.
+
+    A file called `pytorch_lora_weights` takes its repository's name (latent-consistency/lcm-lora-sdv1-5
+    -> lcm-lora-sdv1-5), so Fast mode and `<lora:...>` tags can find it."""
+    from dataclasses import replace
+
+    from desktop.core.checkpoint_files import file_entry
+
+    found = []
+    for child in sorted(snapshot.glob("*.safetensors")):
+        entry = file_entry(child, "Hugging Face cache", LORA)
+        if entry.kind == LORA:
+            name = repo.rsplit("/", 1)[-1] if child.stem == "pytorch_lora_weights" else child.stem
+            found.append(replace(entry, name=name))
+    return found
 
 
 def pick_taesd(entries, family: str) -> "ModelEntry | None":

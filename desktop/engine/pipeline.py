@@ -26,9 +26,9 @@ from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
 from desktop.engine.device import describe, pick_device
+from desktop.engine.fast_recipe import call_options, recipe_applied, scheduler_for
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
-from desktop.engine.schedulers import make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -244,7 +244,7 @@ class ImageEngine:
             addons = resolve_addons(params, addons)
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
         pipe = self._pipe_for(mode)
-        pipe.scheduler = make_scheduler(params.scheduler, self._base_scheduler_config)
+        pipe.scheduler = scheduler_for(params, self._base_scheduler_config)  # a Fast mode recipe's spacing too
         family = self.loaded.family
         cancel = cancel or threading.Event()
 
@@ -271,6 +271,7 @@ class ImageEngine:
             callback_on_step_end=on_step_end,
             callback_on_step_end_tensor_inputs=["latents"],
             output_type="pil",
+            **call_options(params),
         )
         if mode == "txt2img":
             call.update(width=params.width, height=params.height)
@@ -285,7 +286,7 @@ class ImageEngine:
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
         # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
-        with addons_applied(pipe, addons, self._load_vae), torch.inference_mode():
+        with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), torch.inference_mode():
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
             if fast or half_vae:
