@@ -16,6 +16,9 @@ def image_engine(context: JobContext):
     """The lane's one ImageEngine, created (and torch imported) on first use, on the lane thread."""
     engine = context.resources.get(ENGINE_KEY)
     if engine is None:
+        from desktop.worker.engine_import import import_engine_modules
+
+        import_engine_modules()  # torch and diffusers without stalling the window (engine_import.py)
         from desktop.engine.pipeline import ImageEngine
 
         engine = context.resources[ENGINE_KEY] = ImageEngine(channels_last=context.resources.get("channels_last", True))
