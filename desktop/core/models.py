@@ -94,6 +94,15 @@ def diffusers_family(folder: Path) -> str:
     return UNKNOWN
 
 
+def weights_variant(folder: Path) -> str | None:
+    """"fp16" when a diffusers folder holds only the fp16 variant files (`*.fp16.safetensors`, as Atelier's
+    downloads fetch them: half the bytes), None when it holds the plain ones; from_pretrained needs to know."""
+    unet = Path(folder) / "unet"
+    names = [p.name for p in unet.iterdir()] if unet.is_dir() else []
+    plain = any(n.endswith((".safetensors", ".bin")) and ".fp16" not in n for n in names)
+    return "fp16" if not plain and any(".fp16" in n and n.endswith(".safetensors") for n in names) else None
+
+
 def check_diffusers_folder(folder: Path) -> str:
     """Empty string when the folder is a complete pipeline, otherwise what is missing."""
     index = _read_json(folder / "model_index.json")

@@ -21,7 +21,7 @@ import torch
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.memory import MemoryPlan
 from desktop.core.messages import JobCancelled, RgbImage
-from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family
+from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family, weights_variant
 from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
@@ -80,6 +80,9 @@ def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
     if problem:
         raise ModelLoadError(problem)
     extra = {} if diffusers_family(folder) == SDXL else {"safety_checker": None, "requires_safety_checker": False}
+    variant = weights_variant(folder)
+    if variant:  # fp16 files (half the download): loaded at `dtype`, i.e. upcast to fp32 on a CPU
+        extra["variant"] = variant
     try:
         pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype, **extra)
     except (OSError, ValueError, RuntimeError, KeyError) as error:
