@@ -95,7 +95,8 @@ def model_name(path: str) -> str:
     return Path(path).stem if Path(path).suffix == ".safetensors" else Path(path).name
 
 
-def _matches(recipe: Recipe, name: str) -> bool:
+def recipe_matches(recipe: Recipe, name: str) -> bool:
+    """Whether a model's or LoRA's name is one the recipe is for."""
     folded = _words(name)
     return all(w in folded for w in recipe.words) and not any(w in folded for w in recipe.exclude)
 
@@ -120,7 +121,7 @@ def _lora_family(entry: ModelEntry) -> str:
 def _fitting_loras(recipe: Recipe, family: str, entries: Sequence[ModelEntry]) -> list[ModelEntry]:
     fits = []
     for entry in entries:
-        if entry.kind != LORA or not entry.usable or not _matches(recipe, entry.name):
+        if entry.kind != LORA or not entry.usable or not recipe_matches(recipe, entry.name):
             continue
         lora_family = _lora_family(entry)
         if lora_family == family or (lora_family == UNKNOWN and family != UNKNOWN):
@@ -134,7 +135,7 @@ def _find(model: str, family: str, entries: Sequence[ModelEntry]) -> tuple[Recip
         if family not in recipe.families and family != UNKNOWN:
             continue
         if recipe.source == CARRIED:
-            if _matches(recipe, model):
+            if recipe_matches(recipe, model):
                 return recipe, None
         else:
             loras = _fitting_loras(recipe, family, entries)

@@ -26,7 +26,7 @@ from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
 from desktop.engine.device import describe, pick_device
-from desktop.engine.fast_recipe import call_options, recipe_applied, scheduler_for
+from desktop.engine.fast_recipe import FusedLora, call_options, recipe_applied, scheduler_for
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
 
@@ -138,6 +138,7 @@ class ImageEngine:
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
+        self.fused_lora = FusedLora()  # Fast mode: the recipe's LoRA merged into the weights while it is asked for
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -179,6 +180,7 @@ class ImageEngine:
     def unload(self) -> None:
         if not self._pipes:
             return
+        self.fused_lora.key = None  # a fused LoRA goes with the weights it was merged into
         self._pipes.clear()
         self._vae = None
         self.loaded = None
@@ -189,6 +191,18 @@ class ImageEngine:
         gc.freeze()
         if self.device == "cuda":
             torch.cuda.empty_cache()
+
+    def reload(self) -> None:
+        """Load the model again from its files: the weights exactly as they are on disk."""
+        if self.loaded is not None:
+            path, family = self.loaded.path, self.loaded.family
+            self.unload()
+            self.load(path, family)
+
+    @property
+    def base_pipe(self):
+        """The text-to-image pipeline; the img2img and inpaint ones share its modules."""
+        return self._pipes["txt2img"]
 
     def set_fast_decode(self, folder: str | Path | None) -> None:
         """Decode final images with the TAESD in `folder` (None: the model's own VAE)."""
@@ -245,6 +259,7 @@ class ImageEngine:
             raise ModelLoadError("no model is loaded: choose a model first")
         if not isinstance(addons, Addons):
             addons = resolve_addons(params, addons)
+        addons = self.fused_lora.prepare(self, params, addons)  # Fast mode: its LoRA fused, kept for the next one
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
         pipe = self._pipe_for(mode)
         pipe.scheduler = scheduler_for(params, self._base_scheduler_config)  # a Fast mode recipe's spacing too

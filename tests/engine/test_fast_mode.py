@@ -71,15 +71,27 @@ def pipeline_is_clean(engine) -> bool:
             and not any("forward" in vars(block) for block in blocks) and not pipe.unet._forward_pre_hooks)
 
 
-def test_lcm_recipe_runs_lcm_4_steps_without_cfg_with_the_lora_taesd_and_cache_then_undoes_them(engine, entries):
+def test_lcm_recipe_runs_lcm_4_steps_without_cfg_with_the_lora_fused_taesd_and_cache(engine, entries):
     before = pixels(engine.generate(base(), addons=entries))
     params = choose(base(fast_mode=True), engine.loaded.path, SD1, entries[:1] + entries[2:], "cpu").params
     images, seen = run_watching(engine, params, entries)
+    # the LoRA is merged into the weights: no adapter layers left to cost time on every step
     assert seen == {"scheduler": "LCMScheduler", "spacing": "leading", "cfg": False, "vae": "AutoencoderTiny",
-                    "adapters": ["atelier_0_lcm_lora_sdv1_5"], "wrapped": True, "total": 4}
+                    "adapters": [], "wrapped": True, "total": 4}
+    assert engine.fused_lora.key == (entries[0].path, 1.0)
     assert images[0].size == (64, 64)
-    assert pipeline_is_clean(engine)
-    assert np.array_equal(pixels(engine.generate(base(), addons=entries)), before)  # the model as loaded
+    unet = engine.base_pipe.unet
+    fused_weight = unet.down_blocks[0].attentions[0].transformer_blocks[0].attn1.to_q.weight.clone()
+    again = pixels(engine.generate(params, addons=entries))  # the next Fast image keeps it fused: no reload
+    assert engine.base_pipe.unet is unet and np.array_equal(again, pixels(images))
+    # the same LoRA as an ordinary (unfused) adapter gives the same picture, within rounding
+    adapter = pixels(engine.generate(params.replace(fast_recipe=""), addons=entries))
+    assert engine.base_pipe.unet is not unet  # left Fast mode: the model was reloaded from its files
+    assert np.abs(adapter - pixels(images)).max() <= 2
+    assert not torch.equal(fused_weight, engine.base_pipe.unet.down_blocks[0].attentions[0].transformer_blocks[0]
+                           .attn1.to_q.weight)
+    assert pipeline_is_clean(engine) and engine.fused_lora.key is None
+    assert np.array_equal(pixels(engine.generate(base(), addons=entries)), before)  # bit-identical to before
 
 
 def test_hyper_1step_recipe_runs_tcd_with_trailing_timesteps_and_eta(engine, entries):
