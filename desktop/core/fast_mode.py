@@ -71,6 +71,14 @@ CPU_CACHE_INTERVAL = 2
 
 
 @dataclass(frozen=True)
+class FastModeChosen:
+    """Lane -> UI message: what Fast mode chose for a generation job (the panel's status line shows it)."""
+
+    job_id: int
+    text: str
+
+
+@dataclass(frozen=True)
 class FastChoice:
     """What Fast mode will run for one generation, and the sentence that says so."""
 

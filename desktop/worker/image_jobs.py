@@ -85,10 +85,11 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
 
 def _fast_params(context: JobContext, engine, job: GenerateJob):
     """Fast mode: the recipe for this model, the user's LoRAs and TAESDs and the engine's device; said in the status."""
-    from desktop.core.fast_mode import choose
+    from desktop.core.fast_mode import FastModeChosen, choose
 
     choice = choose(job.params, job.model_path, engine.loaded.family, job.addons, engine.device)
-    context.emit(Status(choice.sentence))
+    context.emit(FastModeChosen(job.job_id, choice.sentence))  # the panel's Fast mode line
+    context.emit(Status(choice.sentence))  # and the status bar
     return choice.params
 
 
