@@ -155,3 +155,24 @@ def test_cancel_still_stops_within_a_step_with_the_cache_on(engine):
         engine.generate(base(steps=8, cache_interval=2), on_progress=on_progress, cancel=cancel)
     assert steps == [1, 2] and pipeline_is_clean(engine)
     assert engine.generate(base(steps=2))[0].size == (64, 64)  # still usable
+
+
+def test_token_merging_at_ratio_0_is_the_same_image_and_at_half_a_close_one(engine):
+    from desktop.engine.token_merge import token_merging
+
+    pipe = engine.base_pipe
+    before = {name: type(m.processor) for name, m in pipe.unet.named_modules() if name.endswith("attn1")}
+
+    def image(ratio, seed=1):
+        with token_merging(pipe, ratio) as wrapped, torch.inference_mode():
+            out = pipe("a fox", num_inference_steps=3, width=64, height=64, output_type="np",
+                       generator=torch.Generator().manual_seed(seed)).images[0]
+        return out, wrapped
+
+    plain, none = image(0.0)
+    merged, wrapped = image(0.5)
+    assert none == 0 and wrapped == len(before) > 0
+    assert np.array_equal(image(0.0)[0], plain)
+    change = np.abs(merged - plain).mean()
+    assert 0 < change < 0.5 * np.abs(image(0.0, seed=2)[0] - plain).mean()
+    assert {name: type(m.processor) for name, m in pipe.unet.named_modules() if name.endswith("attn1")} == before
