@@ -42,7 +42,8 @@ def child(model: str, lora: str, taesd: str, size: int, repeats: int, plain_repe
     from desktop.core.messages import Status
     from desktop.core.params import GenerationParams
 
-    driver = AppDriver(Path(model), home=addons_home(lora, taesd))
+    home = addons_home(lora, taesd)
+    driver = AppDriver(Path(model), home=home)
     driver.wait_ready()
 
     class Said(QObject):
@@ -73,6 +74,9 @@ def child(model: str, lora: str, taesd: str, size: int, repeats: int, plain_repe
         in_thread(lambda: plain_call(plain_pipe, size, PLAIN["steps"], 1))
         plain.append(time.perf_counter() - start)
     driver.close()
+    import shutil
+
+    shutil.rmtree(home, ignore_errors=True)
     return {"fast_s": fast, "first_s": first, "no_cache_s": no_cache, "plain_s": plain, "said": said.lines[-1:],
             "chosen": chosen.to_dict()}
 
