@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.atomic import write_bytes_atomic
-from desktop.core.metadata import a1111, atelier, xmp
-from desktop.core.metadata.image_text import EXIF_IFD, USER_COMMENT
+from desktop.core.metadata import a1111, atelier, exif_block, xmp
 from desktop.core.params import GenerationParams
 
 log = logging.getLogger(__name__)
@@ -66,13 +65,8 @@ def png_bytes(image, texts: GenerationTexts) -> bytes:
 
 
 def _exif_bytes(parameters: str) -> bytes:
-    from PIL import Image
-
-    exif = Image.Exif()
-    # A1111 (through piexif) writes "UNICODE\0" + UTF-16 big-endian, and reads it back the same way.
-    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + parameters.encode("utf-16-be")
-    exif[0x0131] = "Atelier"  # Software
-    return exif.tobytes()
+    # A1111 (through piexif) writes "UNICODE\0" + UTF-16 big-endian as type UNDEFINED; exif_block does too.
+    return exif_block.exif_bytes(parameters)
 
 
 def lossy_bytes(image, texts: GenerationTexts, fmt: str, quality: int = 92) -> bytes:
