@@ -87,9 +87,11 @@ class Atelier:
 
     def apply_job_options(self) -> None:
         """What each generation carries from the Settings menu (jobs are immutable; the lane reads no settings)."""
+        from desktop.core.metadata.provenance import signing_folder  # none when c2pa is not installed
+
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
-            "c2pa_key_dir": str(self.paths.config_dir / "c2pa") if self.settings.write_c2pa else "",
+            "c2pa_key_dir": str(signing_folder(self.settings.write_c2pa, self.paths.config_dir) or ""),
         }
 
     # ------------------------------------------------------------------ folders and models

@@ -83,10 +83,19 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
-    return _generate(entry, params, out, entries)
+    return _generate(entry, params, out, entries, _signing_folder(settings, paths))
 
 
-def _generate(entry, params, out: Path, entries=()) -> int:
+def _signing_folder(settings, paths) -> Path | None:
+    """Settings.write_c2pa holds here as in the window; when it cannot work, say so once and save unsigned."""
+    from desktop.core.metadata.provenance import signing_folder, unavailable_reason
+
+    if settings.write_c2pa and unavailable_reason():
+        print(f"atelier generate: note: the image is saved unsigned: {unavailable_reason()}", file=sys.stderr)
+    return signing_folder(settings.write_c2pa, paths.config_dir)
+
+
+def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = None) -> int:
     from desktop.core.outputs import save_generation
     from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
@@ -117,7 +126,7 @@ def _generate(entry, params, out: Path, entries=()) -> int:
     seconds = time.perf_counter() - start
     try:
         path = save_generation(images[0], addons.recorded, out.parent, model_name=entry.name, seconds=seconds,
-                               path=out)
+                               path=out, c2pa_key_dir=c2pa_key_dir)
     except OSError as error:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")

@@ -33,16 +33,16 @@ def generation_texts(
     *,
     model_name: str = "",
     model_hash: str = "",
-    seconds: float = 0.0,
+    seconds: float | None = 0.0,
     extra: dict | None = None,
     created: float | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> GenerationTexts:
     created = time.time() if created is None else created
-    record = atelier.build_record(
-        params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra, created=created
-    )
+    record = atelier.build_record(params, model_name=model_name, model_hash=model_hash, seconds=seconds,
+                                  extra=extra, created=created, image_size=image_size)
     return GenerationTexts(
-        parameters=a1111.format_parameters(params, model_name=model_name, model_hash=model_hash),
+        parameters=a1111.format_parameters(params, model_name=model_name, model_hash=model_hash, size=image_size),
         record=atelier.dumps(record),
         description=params.prompt,
         created=created,
@@ -107,21 +107,24 @@ def export_image(
     *,
     model_name: str = "",
     model_hash: str = "",
-    seconds: float = 0.0,
+    seconds: float | None = 0.0,
     extra: dict | None = None,
     quality: int = 92,
     c2pa_key_dir: Path | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> Path:
     """Write `image` as PNG, JPEG or WebP (from `format` or the suffix) with all the metadata the format holds.
 
-    With `c2pa_key_dir` (Settings.write_c2pa), a signed C2PA manifest is embedded too.
+    With `c2pa_key_dir` (Settings.write_c2pa), a signed C2PA manifest is embedded too. `image_size`
+    (the image's own size, when it is not the generation's) is what the metadata says the size is.
     Raises ValueError for an unknown format and OSError when the file cannot be written.
     """
     target = Path(path)
     fmt = (format or FORMATS.get(target.suffix.lower(), "")).upper().replace("JPG", "JPEG")
     if fmt not in ("PNG", "JPEG", "WEBP"):
         raise ValueError(f"cannot export {target.name}: choose a .png, .jpg or .webp file name")
-    texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra)
+    texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra,
+                             image_size=image_size)
     data = png_bytes(image, texts) if fmt == "PNG" else lossy_bytes(image, texts, fmt, quality)
     if c2pa_key_dir is not None:
         data = with_c2pa(data, fmt, c2pa_key_dir, target.name)

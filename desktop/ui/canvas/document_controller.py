@@ -233,7 +233,10 @@ class DocumentController(QObject):
         if not path:
             return False
         try:
-            written = export_flattened(document, Path(path))
+            from desktop.core.metadata.provenance import signing_folder  # Settings > Sign Images with C2PA
+
+            written = export_flattened(document, Path(path),
+                                       signing_folder(self.settings.write_c2pa, self.settings_path.parent))
         except (OSError, ValueError) as error:
             self.error.emit(f"Could not export {Path(path).name}: {getattr(error, 'strerror', None) or error}")
             return False
