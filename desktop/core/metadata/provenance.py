@@ -12,7 +12,6 @@ import datetime
 import io
 import json
 import logging
-import os
 from pathlib import Path
 
 from desktop import __version__
@@ -106,8 +105,7 @@ def signing_identity(folder: Path) -> tuple[bytes, bytes]:
     key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
     folder.mkdir(parents=True, exist_ok=True)
-    write_bytes_atomic(key_path, key_pem)
-    os.chmod(key_path, 0o600)
+    write_bytes_atomic(key_path, key_pem, mode=0o600)  # private from the first byte
     write_bytes_atomic(chain_path, chain)
     return chain, key_pem
 
