@@ -124,6 +124,8 @@ class DocumentController(QObject):
         self.remember(path)
         self.status.emit(f"Opened {path.name} ({document.width} × {document.height}, {len(document.layers)} "
                          f"layer{'s' if len(document.layers) != 1 else ''})")
+        if document.notes:  # what the file holds that a save would not keep: said now, before any save
+            self.error.emit(f"{path.name}: " + "; ".join(document.notes))
         return True
 
     # ------------------------------------------------------------------ pictures from outside

@@ -19,7 +19,7 @@ from desktop.core.params import GenerationParams
 def generation_of(document: Document) -> tuple[GenerationParams, str] | None:
     """The settings (and model name) of the topmost visible generated layer: what the picture shows most."""
     for layer in reversed(document.layers):
-        if layer.visible and layer.opacity > 0 and layer.parameters:
+        if layer.shown and layer.opacity > 0 and layer.parameters:
             info = a1111.parse(layer.parameters)
             return info.to_params(), info.model or ""
     return None
