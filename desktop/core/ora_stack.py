@@ -78,8 +78,15 @@ class StackInfo:
 
 def read_member(archive: zipfile.ZipFile, name: str, limit: int, path: Path, what: str | None = None) -> bytes:
     """A member's bytes, never more than `limit`, whatever its header claims (a lie ends as a CRC error)."""
+    chunks, size = [], 0
     with archive.open(name) as member:
-        data = member.read(limit + 1)
+        while size <= limit:  # in pieces: zipfile inflates as much as it is asked for before it cuts
+            chunk = member.read(min(1 << 20, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+    data = b"".join(chunks)
     if len(data) > limit:
         raise ProjectError(f"{what or name} in {path.name} is larger than any real project's "
                            f"({limit / 1e6:.0f} MB at most); the file is damaged or not a project")
