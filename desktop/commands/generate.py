@@ -11,17 +11,19 @@ HELP = "generate an image from a prompt without opening the window"
 
 
 def add_arguments(parser) -> None:
+    from desktop.commands.arguments import scheduler_name, utf8_text
     from desktop.core.params import SCHEDULERS
 
     parser.add_argument("--model", required=True, help="model folder, or the name of a model Atelier knows")
-    parser.add_argument("--prompt", required=True, help="what to draw (may be empty: '')")
-    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--prompt", required=True, type=utf8_text, help="what to draw (may be empty: '')")
+    parser.add_argument("--negative", default="", type=utf8_text, help="what to avoid")
     parser.add_argument("--width", default="512")
     parser.add_argument("--height", default="512")
     parser.add_argument("--steps", default="20")
     parser.add_argument("--guidance", default="7.0")
     parser.add_argument("--seed", default=None, help="whole number; random when left out")
-    parser.add_argument("--scheduler", default="Euler a", help=f"one of: {', '.join(SCHEDULERS)}")
+    parser.add_argument("--scheduler", default="Euler a", type=scheduler_name,
+                        help=f"one of: {', '.join(SCHEDULERS)} (any case)")
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
