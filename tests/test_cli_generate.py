@@ -52,21 +52,3 @@ def test_bad_arguments_exit_non_zero_with_one_clear_line(tmp_path, tiny_sd15):
     no_out = run_main("generate", "--model", str(tiny_sd15), "--prompt", "x", env_home=tmp_path)
     assert no_out.returncode == 2 and "--out" in no_out.stderr
 
-
-def test_generate_signs_with_c2pa_when_the_setting_is_on(tmp_path, tiny_sd15):
-    import json
-
-    import pytest
-
-    pytest.importorskip("c2pa")
-    from desktop.core.metadata import provenance
-
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "settings.json").write_text(json.dumps({"write_c2pa": True}))
-    out = tmp_path / "signed.png"
-    result = run_main("generate", "--model", str(tiny_sd15), "--prompt", "a fox", "--width", "64", "--height", "64",
-                      "--steps", "1", "--seed", "5", "--out", str(out), env_home=tmp_path)
-    assert result.returncode == 0, result.stderr
-    assert provenance.read_manifest(out)["validation_state"] == "Valid"
-    assert (config / "c2pa" / provenance.KEY_FILE).is_file()  # the key lives in Atelier's config folder
