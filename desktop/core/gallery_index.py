@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
+from desktop.core import json_text
 from desktop.core.atomic import create_with_umask, write_text_atomic
 from desktop.core.metadata import read_metadata
 
@@ -282,7 +283,7 @@ class GalleryIndex:
     # -- changing --------------------------------------------------------------------------------
     def _saved_favourites(self) -> set[str]:
         try:
-            data = json.loads(self.favourites_path.read_text(encoding="utf-8"))
+            data = json_text.loads(self.favourites_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return set()
         return {p for p in data if isinstance(p, str)} if isinstance(data, list) else set()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from desktop.core import json_text
 from desktop.core.atomic import write_text_atomic
 from desktop.core.document import Document, Layer
 from desktop.core.openraster import ProjectError, load_ora, save_ora
@@ -190,7 +191,7 @@ def find_leftovers(folder: Path) -> list[RecoveryFile]:
     for project in folder.glob("autosave-*.ora"):
         note = project.with_suffix(".json")
         try:
-            data = json.loads(note.read_text(encoding="utf-8"))
+            data = json_text.loads(note.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError):
