@@ -85,3 +85,14 @@ def test_saving_keeps_groups_blend_modes_and_other_programs_attributes(tmp_path,
             assert any(child.get("name") == layer.name for child in found[0].iter("layer"))
     blends = {l.get("name"): l.get("composite-op") for l in root.iter("layer")}
     assert blends == {l.name: l.blend for l in original.layers}
+
+
+def test_the_autosave_copy_keeps_groups_and_blend_modes(tmp_path):
+    from desktop.core.recovery import snapshot
+
+    original = load_ora(krita_file(tmp_path / "krita.ora"))
+    copy = snapshot(original)
+    assert [(l.blend, l.groups, l.extra_attributes, l.id) for l in copy.layers] == \
+        [(l.blend, l.groups, l.extra_attributes, l.id) for l in original.layers]
+    assert np.array_equal(copy.composite(), original.composite())
+    assert all(mine.pixels is not theirs.pixels for mine, theirs in zip(copy.layers, original.layers))
