@@ -242,7 +242,15 @@ class Document:
     def insert_layer(self, index: int, layer: Layer) -> None:
         if any(existing.id == layer.id for existing in self._layers):
             raise EditError(f"layer {layer.name!r} is already in this document")
-        self._layers.insert(max(0, min(index, len(self._layers))), layer)
+        index = max(0, min(index, len(self._layers)))
+        if not layer.groups and 0 < index < len(self._layers):
+            # a new layer between two layers of one group joins it, as in Krita: the group stays in one piece
+            below, above = self._layers[index - 1].groups, self._layers[index].groups
+            shared = 0
+            while shared < min(len(below), len(above)) and below[shared].id == above[shared].id:
+                shared += 1
+            layer.groups = below[:shared]
+        self._layers.insert(index, layer)
         self._active_id = layer.id
         self._changed(Change("layers", layer.id))
         self.changed.emit(Change("active", layer.id))

@@ -96,3 +96,17 @@ def test_the_autosave_copy_keeps_groups_and_blend_modes(tmp_path):
         [(l.blend, l.groups, l.extra_attributes, l.id) for l in original.layers]
     assert np.array_equal(copy.composite(), original.composite())
     assert all(mine.pixels is not theirs.pixels for mine, theirs in zip(copy.layers, original.layers))
+
+
+def test_a_layer_added_inside_a_group_joins_it_so_the_group_saves_in_one_piece(tmp_path):
+    from desktop.core.document import Layer
+    from desktop.core.edits import AddLayer
+
+    document = load_ora(krita_file(tmp_path / "krita.ora"))
+    glow = document.layers[1].groups
+    document.history.do(AddLayer(Layer("new", np.zeros((2, 2, 4), np.uint8)), index=2))
+    assert document.layers[2].name == "new" and document.layers[2].groups == glow
+    save_ora(document, tmp_path / "again.ora")
+    with zipfile.ZipFile(tmp_path / "again.ora") as archive:
+        root = ElementTree.fromstring(archive.read("stack.xml"))
+    assert [s.get("name") for s in root.iter("stack")][1:] == ["Pass", "Glow"]  # one Glow, not two
