@@ -51,4 +51,3 @@ def test_bad_arguments_exit_non_zero_with_one_clear_line(tmp_path, tiny_sd15):
     assert missing.returncode != 0 and "no model named 'nope'" in missing.stderr
     no_out = run_main("generate", "--model", str(tiny_sd15), "--prompt", "x", env_home=tmp_path)
     assert no_out.returncode == 2 and "--out" in no_out.stderr
-
