@@ -77,7 +77,7 @@ def test_each_readme_line_runs(line, placeholders, tmp_path):
 
         (home / "data").mkdir(parents=True)
         store = ChatStore(home / "data" / "chat.sqlite3")
-        store.create_conversation("earlier", model="tiny-chat")
+        store.create_conversation("earlier", model="tiny-chat", max_new_tokens=8)  # a short reply keeps it quick
         store.close()
     if " generate " in line:  # with Settings > Sign Images with C2PA on, as a user may have it: generate signs
         (home / "config").mkdir(parents=True)
