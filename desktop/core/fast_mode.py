@@ -46,7 +46,7 @@ class Recipe:
     exclude: tuple[str, ...] = ()  # words that rule the row out (a CFG LoRA is not an N-step LoRA)
 
 
-# In order of preference; every row is exercised by tests/engine/test_fast_mode_pipeline.py.
+# In order of preference; every row is chosen in tests/core/test_fast_mode_choice.py (parametrised from this table).
 RECIPES: tuple[Recipe, ...] = (
     # stabilityai/sd-turbo, sdxl-turbo model cards: 1-4 steps, guidance 0, trailing timesteps
     Recipe("turbo", "Turbo", CARRIED, ("turbo",), "Euler a", 1, 4, 0.0, trailing=True),
