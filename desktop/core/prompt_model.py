@@ -27,7 +27,7 @@ PARAM_FIELDS = tuple(f.name for f in dataclasses.fields(GenerationParams))
 PANEL_FIELDS = {"selected_model": None, "seed_locked": False, "models": (), "addons": ()}
 # What the app keeps in Settings between runs (the names are the same in both)
 SETTINGS_FIELDS = ("prompt", "negative_prompt", "width", "height", "steps", "guidance", "scheduler", "seed",
-                   "seed_locked")
+                   "seed_locked", "fast_mode")
 NO_MODEL = "choose a model first (see the note under Model)"
 
 

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core import json_text
 from desktop.core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
     prompt: str = ""  # the prompt panel's text, restored at the next start like the negative prompt
 
     @classmethod
@@ -44,7 +46,7 @@ class Settings:
         if not path.exists():
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json_text.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("settings file does not hold a JSON object")
         except (OSError, ValueError) as error:

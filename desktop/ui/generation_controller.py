@@ -43,6 +43,7 @@ class GenerationController(QObject):
     error = Signal(str)
     idle_changed = Signal(bool)
     finished = Signal(float)  # seconds a finished generation took
+    job_message = Signal(object)  # every message of this controller's jobs, for widgets that show one (Fast mode)
 
     def __init__(self, client, model, panel, canvas, documents=None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -157,6 +158,7 @@ class GenerationController(QObject):
         handle = self.handles.get(getattr(message, "job_id", None))
         if handle is None:
             return
+        self.job_message.emit(message)
         if isinstance(message, Started):
             self.running = handle
             self.panel.set_running(True)

@@ -47,6 +47,7 @@ from desktop.core.params import (
 )
 from desktop.core.prompt_model import PromptModel
 from desktop.ui.binding import bind
+from desktop.ui.fast_mode_switch import FastModeSwitch
 from desktop.ui.lora_picker import LoraPicker
 
 MODE_LABELS = {"txt2img": "Text to image", "img2img": "Image to image", "inpaint": "Inpaint", "outpaint": "Outpaint"}
@@ -104,7 +105,9 @@ class PromptPanel(QWidget):
         self.models_folder = "the models folder"  # said in the hint when there is no model (set_models_folder)
         self._build_widgets()
         self._build_layout()
-        self.model.changed.connect(self._on_model_changed)  # before the bindings: lists are filled first
+        slot, model = self._on_model_changed, self.model
+        model.changed.connect(slot)  # before the bindings: lists are filled first
+        self.destroyed.connect(lambda *_: model.changed.disconnect(slot))  # the model may outlive this view
         self._bind()
         for box in (self.model_box, self.vae, self.scheduler, self.mode, self.loras.add_box):
             # a long model or LoRA name must not widen the dock: the list shows it in full when open
@@ -193,6 +196,7 @@ class PromptPanel(QWidget):
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_close = QToolButton(text="✕", toolTip="Dismiss", autoRaise=True)
         self.notice_close.setObjectName("notice-close")
+        self.fast_mode = FastModeSwitch(self)  # Fast mode: the switch and what it chose (fast_mode_switch.py)
         self.advanced_toggle = QToolButton(text="Advanced", checkable=True, autoRaise=True,
                                            toolTip="Guidance, sampler, VAE and other settings you rarely change")
         self.advanced_toggle.setObjectName("advanced-toggle")
@@ -217,6 +221,7 @@ class PromptPanel(QWidget):
         self.form = self._form()
         self.form.addRow("Model", self.model_box)
         self.form.addRow(self.model_hint)
+        self.form.addRow(self.fast_mode)
         self.form.addRow("LoRAs", self.loras)
         self.form.addRow("Mode", self.mode)
         self.form.addRow("Strength", self.strength)
@@ -326,6 +331,7 @@ class PromptPanel(QWidget):
         bind(model, "batch_size", self.batch)
         bind(model, "seed", self.seed, parse=lambda text: parse_number("seed", text, int), show=str)
         bind(model, "seed_locked", self.lock)
+        bind(model, "fast_mode", self.fast_mode.check)
 
     # ------------------------------------------------------------------ the model changed
     def _on_model_changed(self, name: str, value) -> None:
@@ -339,6 +345,8 @@ class PromptPanel(QWidget):
             self._offer_vae(value)
         elif name == "mode":
             self.form.setRowVisible(self.strength, value in SOURCE_MODES)
+        if name in ("selected_model", "addons", "steps", "fast_mode"):
+            self.fast_mode.refresh()  # the recipe depends on the model, its LoRAs and TAESD, the steps
         if name in ("seed", "batch_size"):
             self.seed_note.setText(seeds_text(self.model.seed, self.model.batch_size))
             self.form.setRowVisible(self.seed_note, self.model.batch_size > 1)

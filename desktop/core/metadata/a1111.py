@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from desktop import __version__
+from desktop.core import fast_mode
 from desktop.core.metadata import samplers
 from desktop.core.metadata.coerce import MAX_PROMPT, MAX_TEXT, as_float, as_int
 from desktop.core.metadata.info import GenerationInfo
@@ -31,9 +32,13 @@ def _lora_weight(weight: float) -> str:
 
 
 def format_parameters(
-    params: GenerationParams, model_name: str = "", model_hash: str = "", app_version: str = __version__
+    params: GenerationParams, model_name: str = "", model_hash: str = "", app_version: str = __version__,
+    size: tuple[int, int] | None = None,
 ) -> str:
-    """The A1111 `parameters` text for an Atelier image; LoRAs go into the prompt as A1111 writes them."""
+    """The A1111 `parameters` text for an Atelier image; LoRAs go into the prompt as A1111 writes them.
+
+    `size` is the picture's own size when it differs from the generation's (an exported canvas).
+    """
     prompt = params.prompt + "".join(f" <lora:{name}:{_lora_weight(w)}>" for name, w in params.loras)
     lines = [prompt]
     if params.negative_prompt:
@@ -43,7 +48,7 @@ def format_parameters(
         ("Sampler", samplers.to_a1111(params.scheduler)),
         ("CFG scale", f"{params.guidance:g}"),
         ("Seed", params.seed),
-        ("Size", f"{params.width}x{params.height}"),
+        ("Size", "{}x{}".format(*(size or (params.width, params.height)))),
     ]
     if model_hash:
         pairs.append(("Model hash", model_hash))
@@ -53,6 +58,7 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    pairs += fast_mode.a1111_fields(params)  # the few-step recipe and the feature cache, when Fast mode ran
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
