@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QTextLayout, QTextOption
 from PySide6.QtWidgets import (
     QCheckBox,
@@ -90,6 +90,13 @@ def elide_lines(text: str, font, width: int, lines: int) -> str:
     return text[:last_start] + tail
 
 
+class PromptEdit(QPlainTextEdit):
+    """The prompt box: it takes the room left over, but asks for little (so the settings never need scrolling)."""
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        return QSize(200, 60)
+
+
 class PromptPanel(QWidget):
     """Shows and edits a PromptModel; asks for generations; shows their progress."""
 
@@ -129,7 +136,7 @@ class PromptPanel(QWidget):
 
     # ------------------------------------------------------------------ building
     def _build_widgets(self) -> None:
-        self.prompt = QPlainTextEdit(placeholderText="Describe the image…")
+        self.prompt = PromptEdit(placeholderText="Describe the image…")
         self.prompt.setObjectName("prompt")
         self.prompt.setMinimumHeight(54)
         self.enhance_button = QToolButton(text="Enhance", toolTip="Let the chat model rewrite the prompt for "

@@ -163,6 +163,10 @@ def test_a_long_notice_never_pushes_generate_away_nor_adds_scrollbars_and_goes_w
     lines = panel.notice.height() / panel.notice.fontMetrics().lineSpacing()
     assert in_view(panel.generate_button) and in_view(panel.progress) and in_view(panel.notice) and lines <= 3.5
     assert not panel.scroll.verticalScrollBar().isVisible()
+    qtbot.mouseClick(panel.advanced_toggle, Qt.MouseButton.LeftButton)  # guidance, sampler, VAE: still no scrolling
+    qtbot.waitUntil(lambda: panel.guidance.isVisible(), timeout=2000)
+    qtbot.wait(50)
+    assert in_view(panel.progress) and not panel.scroll.verticalScrollBar().isVisible()
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=60000)
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000):
         qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
