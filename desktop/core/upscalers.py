@@ -84,6 +84,25 @@ def upscaler_files(models_dirs: list[Path]) -> list[Path]:
     return files
 
 
+def find_upscaler_file(ref: str, models_dirs: list[Path]) -> Path | None:
+    """A path, or the stem of a file in upscale_models / ESRGAN (exact, then any case); None when neither."""
+    path = Path(ref).expanduser()
+    if path.is_file():
+        return path
+    files = upscaler_files(models_dirs)
+    for match in (lambda p: p.stem == ref, lambda p: p.stem.lower() == ref.lower()):
+        found = [p for p in files if match(p)]
+        if found:
+            return found[0]
+    return None
+
+
+def known_upscaler(ref: str, models_dirs: list[Path]) -> bool:
+    """Whether `ref` names a built-in, a plain resampler, Latent or a file the user has."""
+    return bool(builtin(ref)) or ref in PLAIN_RESAMPLERS or ref == LATENT or \
+        find_upscaler_file(ref, models_dirs) is not None
+
+
 def upscaler_names(models_dirs: list[Path]) -> list[str]:
     """What the Upscale dialog and --model offer: the built-ins, then the user's files by stem."""
     names = [entry.name for entry in BUILTIN_UPSCALERS]

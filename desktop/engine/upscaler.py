@@ -151,15 +151,9 @@ def ensure_builtin(model: BuiltinUpscaler, models_dir: Path, cache_dir: Path,
 
 
 def resolve_file(ref: str, models_dirs: list[Path]) -> Path | None:
-    """A path, or the stem of a file in upscale_models / ESRGAN; None when neither."""
-    path = Path(ref).expanduser()
-    if path.is_file():
-        return path
-    for match in (lambda p: p.stem == ref, lambda p: p.stem.lower() == ref.lower()):
-        found = [p for p in upscaler_files(models_dirs) if match(p)]
-        if found:
-            return found[0]
-    return None
+    from desktop.core.upscalers import find_upscaler_file
+
+    return find_upscaler_file(ref, models_dirs)
 
 
 def read_state_dict(path: Path, trust: TrustList | None = None) -> dict:

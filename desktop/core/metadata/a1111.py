@@ -53,6 +53,11 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    elif params.hires_scale:  # A1111's hires fix fields, in its own order
+        pairs += [("Denoising strength", f"{params.hires_strength:g}"), ("Hires upscale", f"{params.hires_scale:g}")]
+        if params.hires_steps:
+            pairs.append(("Hires steps", params.hires_steps))
+        pairs.append(("Hires upscaler", params.hires_upscaler or "Latent"))
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
@@ -143,6 +148,9 @@ def parse(text: str) -> GenerationInfo:
         ("Denoising strength", "denoising_strength", as_float),
         ("Version", "version", str),
         ("VAE", "vae", str),
+        ("Hires upscale", "hires_upscale", as_float),
+        ("Hires upscaler", "hires_upscaler", str),
+        ("Hires steps", "hires_steps", as_int),
     ):
         if source in values:
             extra[target] = convert(values.pop(source))
