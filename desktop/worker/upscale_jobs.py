@@ -47,3 +47,21 @@ def run_upscale(context: JobContext) -> None:
 
 def upscale_handlers() -> dict:
     return {UpscaleJob: run_upscale}
+
+
+def run_hires(context: JobContext, engine, addons, on_progress, on_preview) -> list:
+    """A GenerateJob with the hires fix on: both passes through desktop.engine.hires, upscaler found here."""
+    from desktop.core.pickle_files import TrustList
+    from desktop.engine.hires import generate_hires
+    from desktop.engine.upscaler import load_upscaler
+
+    job = context.job
+    folders = [Path(p) for p in job.upscale_dirs]
+
+    def load(name: str):
+        trust = TrustList(job.trust_file) if job.trust_file else None  # pickles the user allowed, per file
+        return load_upscaler(name, folders, Path(job.cache_dir), trust=trust,
+                             say=lambda text: context.emit(Status(text)))
+
+    return generate_hires(engine, job.params, load_upscaler=load, on_progress=on_progress, on_preview=on_preview,
+                          cancel=context.cancel, addons=addons, on_status=lambda text: context.emit(Status(text)))
