@@ -148,9 +148,6 @@ def parse(text: str) -> GenerationInfo:
         ("Denoising strength", "denoising_strength", as_float),
         ("Version", "version", str),
         ("VAE", "vae", str),
-        ("Hires upscale", "hires_upscale", as_float),
-        ("Hires upscaler", "hires_upscaler", str),
-        ("Hires steps", "hires_steps", as_int),
     ):
         if source in values:
             extra[target] = convert(values.pop(source))

@@ -160,13 +160,15 @@ class GenerationInfo:
 
 def _hires_changes(extra: Mapping[str, Any], strength: Any) -> dict[str, Any]:
     """A1111's `Hires upscale` / `Hires upscaler` / `Hires steps` (with `Denoising strength`) as params."""
-    scale = extra.get("hires_upscale")
+    from desktop.core.metadata.coerce import as_float, as_int
+
+    scale = as_float(extra.get("Hires upscale"))
     if not isinstance(scale, (int, float)) or not 1 < scale <= 4:
         return {}
-    changes: dict[str, Any] = {"hires_scale": float(scale), "hires_upscaler": str(extra.get("hires_upscaler") or "Latent")}
+    changes: dict[str, Any] = {"hires_scale": float(scale), "hires_upscaler": str(extra.get("Hires upscaler") or "Latent")}
     if isinstance(strength, (int, float)) and 0 < strength <= 1:
         changes["hires_strength"] = float(strength)
-    steps = extra.get("hires_steps")
+    steps = as_int(extra.get("Hires steps"))
     if isinstance(steps, int) and 0 <= steps <= MAX_STEPS:
         changes["hires_steps"] = steps
     return changes
