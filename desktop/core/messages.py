@@ -231,6 +231,11 @@ class UpscaleJob:
     trust_pickle: bool = False
     target: str = "canvas"  # what was upscaled: canvas, layer or selection (the UI places the result)
     job_id: int = field(default_factory=next_job_id)
+    # tiled refine after the upscale (img2img per tile with this image model); None: upscale only
+    refine: GenerationParams | None = None
+    model_path: str = ""
+    family: str = ""
+    refine_tile: int = 512
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,28 @@ def refine_tiled(engine, image, params: GenerationParams, *, tile: int = 512, ov
     return Image.fromarray(pixels)
 
 
+def upscale_and_refine(engine, upscaler, image, scale: int, params: GenerationParams, *, tile: int = 192,
+                       refine_tile: int = 512, overlap: int = 64, on_progress=None,
+                       cancel: threading.Event | None = None, addons=()):
+    """Upscale with the network, then refine in tiles with the loaded image model: one progress bar."""
+    from PIL import Image
+
+    from desktop.engine.hires import OneBar
+    from desktop.engine.tiling import tile_grid as grid
+    from desktop.engine.upscaler import upscale_image
+
+    width, height = image.width * scale, image.height * scale
+    snapped = (max(64, width // 8 * 8), max(64, height // 8 * 8))
+    steps = max(1, min(int(params.steps * params.strength), params.steps))
+    bar = OneBar(on_progress, [len(grid(image.width, image.height, tile, 16)),
+                               len(grid(*snapped, refine_tile, overlap)) * steps])
+    big = upscale_image(image, upscaler, scale, tile=tile, on_tile=bar, cancel=cancel)
+    bar.start(1)
+    refined = refine_tiled(engine, big.resize(snapped, Image.Resampling.LANCZOS), params, tile=refine_tile,
+                           overlap=overlap, on_progress=bar, cancel=cancel, addons=addons)
+    return refined if refined.size == (width, height) else refined.resize((width, height), Image.Resampling.LANCZOS)
+
+
 def seam_ratio(pixels: np.ndarray, borders: list[int]) -> float:
     """How much larger the step across tile borders is than a typical step between columns: ~1 = no seam."""
     grey = pixels.astype(np.float64).mean(axis=2)

@@ -12,8 +12,8 @@ from typing import Callable
 
 import numpy as np
 from PySide6.QtCore import QObject, Qt, Slot
-from PySide6.QtWidgets import (QComboBox, QDialog, QDialogButtonBox, QFormLayout, QProgressDialog, QSpinBox,
-                               QWidget)
+from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, QDoubleSpinBox, QFormLayout,
+                               QProgressDialog, QSpinBox, QWidget)
 
 from desktop.core.document import EditError
 from desktop.core.messages import Cancelled, Failed, Progress, RgbImage, UpscaleJob, UpscaleResult
@@ -29,7 +29,8 @@ TARGET_WORDS = {"canvas": "Whole canvas", "layer": "Active layer", "selection": 
 class UpscaleDialog(QDialog):
     """What to upscale, with which upscaler, by how much, in what tiles."""
 
-    def __init__(self, names: list[str], has_selection: bool, parent: QWidget | None = None) -> None:
+    def __init__(self, names: list[str], has_selection: bool, parent: QWidget | None = None,
+                 model_name: str = "") -> None:
         super().__init__(parent)
         self.setWindowTitle("Upscale")
         form = QFormLayout(self)
@@ -54,6 +55,18 @@ class UpscaleDialog(QDialog):
         form.addRow("Upscaler", self.model)
         form.addRow("Scale", self.scale)
         form.addRow("Tile", self.tile)
+        self.refine = QCheckBox(f"then refine in tiles with {model_name}" if model_name else "then refine in tiles")
+        self.refine.setToolTip("img2img over the upscaled picture in overlapping 512 px tiles, with the prompt "
+                               "panel's prompt and model: adds detail at 4K within memory")
+        self.refine.setEnabled(bool(model_name))
+        self.refine_strength = QDoubleSpinBox()
+        self.refine_strength.setRange(0.05, 0.8)
+        self.refine_strength.setSingleStep(0.05)
+        self.refine_strength.setValue(0.3)
+        self.refine_strength.setEnabled(False)
+        self.refine.toggled.connect(self.refine_strength.setEnabled)
+        form.addRow("Refine", self.refine)
+        form.addRow("Refine strength", self.refine_strength)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
@@ -95,7 +108,9 @@ class UpscaleFeature(QObject):
         if self.handle is not None and not self.handle.done:
             self.window.show_error("An upscale is already running: wait for it, or cancel it")
             return
-        self.dialog = UpscaleDialog(upscaler_names(self.models_dirs()), document.selection is not None, self.window)
+        entry = self.window.prompt_panel.selected_model()
+        self.dialog = UpscaleDialog(upscaler_names(self.models_dirs()), document.selection is not None, self.window,
+                                    entry.name if entry is not None and entry.usable else "")
         self.dialog.accepted.connect(self._on_accepted)
         self.dialog.open()
 
@@ -117,9 +132,21 @@ class UpscaleFeature(QObject):
                 self.window.show_status(f"Not upscaled: {path.name} is a pickle file you did not allow")
                 return
             trust_pickle = True
+        refine, model_path, family = None, "", ""
+        if self.dialog.refine.isChecked():  # the prompt panel's prompt, model and sampler; img2img per tile
+            from desktop.core.params import ParamError
+
+            panel = self.window.prompt_panel
+            try:
+                refine = panel.params().replace(mode="img2img", strength=round(self.dialog.refine_strength.value(), 2),
+                                                hires_scale=0.0, batch_size=1)
+            except ParamError as error:
+                self.window.show_error(str(error))
+                return
+            model_path, family = panel.selected_model().path, panel.selected_model().family
         job = UpscaleJob(RgbImage(pixels.shape[1], pixels.shape[0], np.ascontiguousarray(pixels).tobytes()), name,
                          scale, tuple(str(p) for p in self.models_dirs()), str(self.cache_dir), tile,
-                         self.trust_file, trust_pickle, target)
+                         self.trust_file, trust_pickle, target, refine=refine, model_path=model_path, family=family)
         self._placement = (x, y, self.dialog.model.currentText())
         self.handle = self.client.submit(job)
         self.handle.message.connect(self._on_message)
@@ -135,7 +162,7 @@ class UpscaleFeature(QObject):
         if isinstance(message, Progress) and self.progress is not None:
             self.progress.setMaximum(message.total)
             self.progress.setValue(message.step)
-            self.progress.setLabelText(f"Upscaling: tile {message.step} of {message.total}")
+            self.progress.setLabelText(f"Upscaling: {message.step} of {message.total}")
         elif isinstance(message, UpscaleResult):
             self._place(message)
         elif isinstance(message, (Failed, Cancelled)):

@@ -40,7 +40,15 @@ def run_upscale(context: JobContext) -> None:
     def on_tile(done: int, total: int) -> None:
         context.emit(Progress(job.job_id, done, total, time.perf_counter() - start))
 
-    result = upscale_image(image, upscaler, job.scale, tile=job.tile, on_tile=on_tile, cancel=context.cancel)
+    if job.refine is not None:  # tiled refine: the image model loads (or stays) on this lane too
+        from desktop.engine.refine import upscale_and_refine
+        from desktop.worker.image_jobs import _load
+
+        engine = _load(context, job.model_path, job.family, job.refine_tile, job.refine_tile)
+        result = upscale_and_refine(engine, upscaler, image, job.scale, job.refine, tile=job.tile,
+                                    refine_tile=job.refine_tile, on_progress=on_tile, cancel=context.cancel)
+    else:
+        result = upscale_image(image, upscaler, job.scale, tile=job.tile, on_tile=on_tile, cancel=context.cancel)
     context.emit(UpscaleResult(job.job_id, RgbImage.from_pil(result), upscaler.name, upscaler.sha256, job.scale,
                                tiles, time.perf_counter() - start))
 

@@ -125,3 +125,23 @@ def test_no_picture_says_so(start_atelier, qtbot):
     app.window.show_error = errors.append
     app.upscale.action.trigger()
     assert errors and "no picture to upscale" in errors[0]
+
+
+def test_upscale_then_refine_in_tiles_with_the_selected_model(start_atelier, qtbot, home_upscalers, tiny_sd15):
+    app = start_atelier({"tiny-sd15": tiny_sd15}, show=True, steps=2, seed=1)
+    qtbot.keyClicks(app.window.prompt_panel.prompt, "sharp details")
+    dialog = _open(app, qtbot, _picture(48, 40))
+    assert dialog.refine.isEnabled() and "tiny-sd15" in dialog.refine.text()
+    _choose(dialog.model, "realesr-animevideov3")
+    _choose(dialog.scale, 2)
+    dialog.refine.setChecked(True)
+    dialog.refine_strength.setValue(0.5)
+    qtbot.mouseClick(dialog.buttons.button(QDialogButtonBox.StandardButton.Ok), Qt.MouseButton.LeftButton)
+    handle = app.upscale.handle
+    assert handle.job.refine.prompt == "sharp details" and handle.job.refine.mode == "img2img"
+    qtbot.waitUntil(lambda: handle.done, timeout=120000)
+    assert type(handle.terminal).__name__ == "Done", handle.terminal
+    progress = [(m.step, m.total) for m in handle.received if type(m).__name__ == "Progress"]
+    assert progress[-1] == (2, 2)  # one bar: 1 upscale tile, then 1 refine tile (512 px) x int(2 * 0.5) step
+    document = app.workspace.documents.document
+    assert (document.width, document.height) == (96, 80) and document.layers[-1].pixels.shape == (80, 96, 4)
