@@ -127,9 +127,11 @@ def main(argv=None) -> int:
     parser.add_argument("--cache", default=str(Path.home() / ".cache" / "atelier-tests"))
     parser.add_argument("--speed", action="store_true")
     parser.add_argument("--side-by-side", default="")
+    parser.add_argument("--skip-quality", action="store_true")
     args = parser.parse_args(argv)
     models, cache = Path(args.models), Path(args.cache)
-    result = {"quality": quality(models, cache, Path(args.side_by_side) if args.side_by_side else None)}
+    result = {} if args.skip_quality else {
+        "quality": quality(models, cache, Path(args.side_by_side) if args.side_by_side else None)}
     if args.speed:
         result["speed_512_to_2048"] = speed(models, cache)
         result["peak_rss_mb_tile_128"] = {f"{side}px": round(peak_rss_child(models, cache, side, 128))

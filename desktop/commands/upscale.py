@@ -24,6 +24,14 @@ def add_arguments(parser) -> None:
     parser.add_argument("--tile", default=str(DEFAULT_TILE), help="tile side in input pixels (memory: bigger = more)")
     parser.add_argument("--trust-pickle", action="store_true",
                         help="allow this one .pth/.pt upscaler (read with torch.load(weights_only=True) only)")
+    parser.add_argument("--refine-model", default="", metavar="MODEL",
+                        help="then refine in overlapping tiles with img2img using this image model (4K within memory)")
+    parser.add_argument("--prompt", default="", help="the refine's prompt")
+    parser.add_argument("--negative", default="", help="the refine's negative prompt")
+    parser.add_argument("--strength", default="0.3", help="how much the refine may change each tile (0-1)")
+    parser.add_argument("--steps", default="20", help="the refine's steps (it runs steps x strength per tile)")
+    parser.add_argument("--seed", default="0")
+    parser.add_argument("--refine-tile", default="512", help="refine tile side (the model's native size)")
     parser.add_argument("--out", required=True, help="where to write the PNG")
 
 
@@ -77,6 +85,12 @@ def run(args) -> int:
     except (OSError, UnidentifiedImageError) as error:
         return _fail(f"cannot read {args.input}: {getattr(error, 'strerror', None) or error}")
     folders, cache_dir, config_dir = model_folders()
+    refine = None
+    if args.refine_model:
+        try:
+            refine = _refine_plan(args, folders)
+        except (LookupError, ValueError) as error:
+            return _fail(str(error))
     from desktop.engine.tiling import tile_grid
     from desktop.engine.upscaler import load_upscaler, resolve_file, upscale_image
 
@@ -96,11 +110,15 @@ def run(args) -> int:
         elapsed = time.perf_counter() - start
         say(f"tile {done}/{total}  {elapsed:.1f} s elapsed, {elapsed / done * (total - done):.1f} s left")
 
-    result = upscale_image(image, upscaler, scale, tile=tile, overlap=DEFAULT_OVERLAP, on_tile=on_tile)
+    refine_record = None
+    if refine is None:
+        result = upscale_image(image, upscaler, scale, tile=tile, overlap=DEFAULT_OVERLAP, on_tile=on_tile)
+    else:
+        result, refine_record = _upscale_and_refine(image, upscaler, scale, tile, refine, on_tile)
     seconds = time.perf_counter() - start
     record = UpscaleRecord(upscaler.name, upscaler.sha256, upscaler.architecture, scale, upscaler.scale, tile,
                            DEFAULT_OVERLAP, len(tile_grid(image.width, image.height, tile, DEFAULT_OVERLAP)),
-                           (image.width, image.height), round(seconds, 3))
+                           (image.width, image.height), round(seconds, 3), refine_record)
     source = dict(read_image_text(args.input).fields)
     try:
         write_bytes_atomic(out, upscaled_png(result, record, source))
@@ -108,6 +126,40 @@ def run(args) -> int:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {out} ({result.width}x{result.height}, {record.tiles} tiles, {seconds:.1f} s)")
     return 0
+
+
+def _refine_plan(args, folders):
+    """(model entry, img2img params, refine tile) for --refine-model; LookupError/ParamError say what is wrong."""
+    from desktop.core.models import IMAGE_KINDS, discover_models, resolve_model
+    from desktop.core.params import GenerationParams, parse_number
+    from desktop.core.paths import hf_cache_dir
+    from desktop.core.upscalers import check_tile
+
+    entry = resolve_model(args.refine_model, discover_models(folders, hf_cache_dir()))
+    if entry.kind not in IMAGE_KINDS or entry.problem:
+        raise LookupError(entry.problem or f"{entry.name} is a {entry.kind}, not an image model")
+    refine_tile = check_tile(args.refine_tile) // 8 * 8
+    params = GenerationParams(prompt=args.prompt, negative_prompt=args.negative, model=entry.name, mode="img2img",
+                              strength=parse_number("strength", args.strength, float),
+                              steps=parse_number("steps", args.steps), seed=parse_number("seed", args.seed),
+                              width=refine_tile, height=refine_tile)
+    return entry, params, refine_tile
+
+
+def _upscale_and_refine(image, upscaler, scale, tile, refine, on_tile):
+    from desktop.engine.pipeline import ImageEngine
+    from desktop.engine.refine import upscale_and_refine
+    from desktop.engine.tiling import tile_grid
+
+    entry, params, refine_tile = refine
+    engine = ImageEngine()
+    say(f"Loading {entry.name} ({entry.family}) for the tiled refine…")
+    engine.load(entry.path, entry.family, refine_tile, refine_tile)
+    result = upscale_and_refine(engine, upscaler, image, scale, params, tile=tile, refine_tile=refine_tile,
+                                on_progress=on_tile)
+    tiles = len(tile_grid(result.width // 8 * 8, result.height // 8 * 8, refine_tile, 64))
+    return result, {"model": entry.name, "prompt": params.prompt, "strength": params.strength, "steps": params.steps,
+                    "seed": params.seed, "tile": refine_tile, "tiles": tiles}
 
 
 # ------------------------------------------------------------------ hires fix, headless

@@ -31,10 +31,15 @@ class UpscaleRecord:
     tiles: int
     source_size: tuple[int, int]
     seconds: float = 0.0
+    refine: dict | None = None  # tiled refine afterwards: model, prompt, strength, steps, seed, tile, tiles
 
     def a1111_text(self) -> str:
         pairs = [("Postprocess upscale by", self.scale), ("Postprocess upscaler", self.upscaler),
                  ("Postprocess upscaler hash", self.upscaler_hash[:10])]
+        if self.refine:
+            pairs += [("Tiled refine model", self.refine.get("model", "")),
+                      ("Tiled refine strength", self.refine.get("strength", "")),
+                      ("Tiled refine tiles", self.refine.get("tiles", ""))]
         return ", ".join(f"{key}: {quote(value)}" for key, value in pairs)
 
     def to_json(self) -> str:
