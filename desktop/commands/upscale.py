@@ -85,6 +85,9 @@ def run(args) -> int:
     except (OSError, UnidentifiedImageError) as error:
         return _fail(f"cannot read {args.input}: {getattr(error, 'strerror', None) or error}")
     folders, cache_dir, config_dir = model_folders()
+    problem = _upscaler_problem(args.model, folders, config_dir, args.trust_pickle)
+    if problem:  # before torch is imported: a wrong name or a refused pickle is said in a moment
+        return _fail(problem)
     refine = None
     if args.refine_model:
         try:
@@ -126,6 +129,22 @@ def run(args) -> int:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {out} ({result.width}x{result.height}, {record.tiles} tiles, {seconds:.1f} s)")
     return 0
+
+
+def _upscaler_problem(name: str, folders, config_dir, trust_pickle: bool) -> str:
+    from desktop.core.pickle_files import PICKLE_SUFFIXES, looks_like_pickle, refusal_message
+    from desktop.core.upscalers import builtin, find_upscaler_file, upscaler_names
+
+    if builtin(name):
+        return ""
+    path = find_upscaler_file(name, folders)
+    if path is None:
+        return (f"no upscaler named {name!r}; known: {', '.join(upscaler_names(folders))} (put your own in "
+                "models/upscale_models or models/ESRGAN)")
+    is_pickle = path.suffix.lower() in PICKLE_SUFFIXES or looks_like_pickle(path)
+    if is_pickle and not trust_pickle and not trust_list(config_dir).is_trusted(path):
+        return refusal_message(path) + " Or pass --trust-pickle for this one file."
+    return ""
 
 
 def _refine_plan(args, folders):

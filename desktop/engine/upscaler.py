@@ -178,8 +178,11 @@ def read_state_dict(path: Path, trust: TrustList | None = None) -> dict:
 
 
 def load_upscaler(ref: str, models_dirs: list[Path], cache_dir: Path, *, trust: TrustList | None = None,
-                  device: str = "cpu", say: Callable[[str], None] = lambda text: None) -> LoadedUpscaler:
-    """A built-in by name (converted on first use into the first models folder), or a file by path or name."""
+                  device: str | None = None, say: Callable[[str], None] = lambda text: None) -> LoadedUpscaler:
+    """A built-in by name (converted on first use into the first models folder), or a file by path or name.
+
+    device None: the GPU when there is one (in float16 where the architecture supports it), else the CPU.
+    """
     spandrel = import_spandrel()
     model = builtin(ref)
     path = ensure_builtin(model, models_dirs[0], cache_dir, say) if model else resolve_file(ref, models_dirs)
@@ -200,9 +203,14 @@ def load_upscaler(ref: str, models_dirs: list[Path], cache_dir: Path, *, trust: 
     if not isinstance(descriptor, spandrel.ImageModelDescriptor) or descriptor.input_channels != 3:
         raise UpscaleError(f"{path.name} is a {descriptor.architecture.name} model for {descriptor.purpose}, "
                            "not an RGB upscaler")
-    descriptor.to(device).eval()
+    if device is None:
+        from desktop.engine.device import pick_device
+
+        device = pick_device()[0]
+    dtype = torch.float16 if device != "cpu" and descriptor.supports_half else torch.float32
+    descriptor.to(device).to(dtype).eval()
     return LoadedUpscaler(model.name if model else path.stem, str(path), file_sha256(path),
-                          descriptor.architecture.name, int(descriptor.scale), descriptor, device)
+                          descriptor.architecture.name, int(descriptor.scale), descriptor, device, dtype)
 
 
 def cancel_hooks(module: torch.nn.Module, cancel: threading.Event) -> list:
