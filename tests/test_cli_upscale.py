@@ -82,18 +82,14 @@ def test_generate_hires_latent_writes_a1111_hires_fields_that_read_back(tmp_path
     assert (params.width, params.mode) == (64, "txt2img")
 
 
-def test_generate_hires_with_an_upscaler_and_bad_hires_text(tmp_path, tiny_sd15, home_upscalers):
+def test_generate_bad_hires_text_is_refused_before_the_model_loads(tmp_path, tiny_sd15, home_upscalers):
     home = tmp_path / "atelier-home"
-    out = tmp_path / "hires.png"
-    result = run_main("generate", "--model", str(tiny_sd15), "--prompt", "a fox", "--width", "64", "--height", "64",
-                      "--steps", "2", "--hires", "1.5:0.5:realesr-animevideov3", "--out", str(out), env_home=home)
-    assert result.returncode == 0, result.stderr
-    assert Image.open(out).size == (96, 96)
-    assert "Hires upscale: 1.5, Hires upscaler: realesr-animevideov3" in Image.open(out).text["parameters"]
-    for bad, needle in (("2:1.5", "hires strength"), ("9", "hires scale"), ("2:0.5:4x-None", "no upscaler named")):
+    for bad, needle in (("2:1.5", "hires strength"), ("9", "hires scale"), ("2:abc", "--hires '2:abc'"),
+                        ("2:0.5:4x-None", "no upscaler named '4x-None' for --hires")):
         failed = run_main("generate", "--model", str(tiny_sd15), "--prompt", "x", "--width", "64", "--height", "64",
-                          "--steps", "2", "--hires", bad, "--out", str(out), env_home=home)
+                          "--steps", "2", "--hires", bad, "--out", str(tmp_path / "o.png"), env_home=home)
         assert failed.returncode == 2 and needle in failed.stderr, (bad, failed.stderr)
+        assert "Loading" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
 
 
 def test_upscale_then_refine_in_tiles_headless(tmp_path, tiny_sd15, home_upscalers):

@@ -38,6 +38,27 @@ def test_lanczos_hires_previews_run_across_both_passes_and_cancel_stops_the_seco
         generate_hires(engine, params.replace(batch_size=1, steps=4), on_preview=stop_in_second_pass, cancel=cancel)
 
 
+def test_hires_with_a_built_in_upscaler_goes_through_the_network_in_tiles(engine, builtin_upscalers):
+    from desktop.engine.hires import generate_hires
+    from desktop.engine.upscaler import load_upscaler
+    from tests.conftest import UPSCALER_CACHE
+
+    loaded = []
+
+    def load(name):
+        loaded.append(name)
+        return load_upscaler(name, [builtin_upscalers], UPSCALER_CACHE)
+
+    params = GenerationParams(prompt="a fox", width=64, height=64, steps=2, seed=4, hires_scale=1.5,
+                              hires_strength=0.5, hires_upscaler="realesr-animevideov3")
+    progress = []
+    images = generate_hires(engine, params, load_upscaler=load, on_progress=lambda d, t: progress.append((d, t)),
+                            tile=32)
+    assert loaded == ["realesr-animevideov3"] and images[0].size == (96, 96)
+    assert progress[-1] == (2 + 9 + 1, 2 + 9 + 1)  # 2 steps, 9 tiles of 32 px over 64 px, 1 refine step
+    assert [done for done, _ in progress] == sorted(done for done, _ in progress)
+
+
 def test_hires_params_are_checked_where_they_are_made():
     with pytest.raises(ParamError, match="hires scale"):
         GenerationParams(hires_scale=0.5)
