@@ -11,19 +11,33 @@ TARGETS = ("canvas", "layer", "selection")
 
 
 def upscale_source(document: Document, target: str) -> tuple[np.ndarray, int, int]:
-    """The RGB pixels to upscale for `target` and their top-left on the canvas; EditError says what is missing."""
+    """The RGBA pixels to upscale for `target` and their top-left on the canvas; EditError says what is missing.
+
+    The upscaler sees the RGB; the alpha is resized beside it (with_alpha), so a cut-out layer stays cut out."""
     if target == "layer":
         layer = document.active_layer
         if layer is None:
             raise EditError("there is no layer to upscale: choose one in the Layers panel")
-        return layer.pixels[..., :3].copy(), layer.x, layer.y
+        return layer.pixels.copy(), layer.x, layer.y
     if target == "selection":
         if document.selection is None:
             raise EditError("there is no selection: select a region first, or upscale the canvas")
         rect = document.selection
     else:
         rect = document.rect
-    return document.composite(rect)[..., :3].copy(), rect.x, rect.y
+    return document.composite(rect).copy(), rect.x, rect.y
+
+
+def with_alpha(rgb: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The upscaled RGB with the source's alpha resized to it (Lanczos); opaque sources stay opaque."""
+    from PIL import Image
+
+    height, width = rgb.shape[:2]
+    if alpha.min() == 255:
+        grown = np.full((height, width), 255, np.uint8)
+    else:
+        grown = np.asarray(Image.fromarray(alpha).resize((width, height), Image.Resampling.LANCZOS))
+    return np.dstack([rgb, grown])
 
 
 def check_upscale(document: Document, scale: int) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDialog, QDialogButtonBox, 
 from desktop.core.document import EditError
 from desktop.core.messages import Cancelled, Failed, Progress, RgbImage, UpscaleJob, UpscaleResult
 from desktop.core.pickle_files import PICKLE_SUFFIXES, TrustList, looks_like_pickle
-from desktop.core.upscale_edit import TARGETS, UpscaleLayer, check_upscale, upscale_source
+from desktop.core.upscale_edit import TARGETS, UpscaleLayer, check_upscale, upscale_source, with_alpha
 from desktop.core.upscalers import (DEFAULT_TILE, MAX_TILE, MIN_TILE, SCALES, builtin,
                                     find_upscaler_file, upscaler_names)
 from desktop.worker.client import LocalClient
@@ -94,6 +94,7 @@ class UpscaleFeature(QObject):
         self.progress: QProgressDialog | None = None
         self.handle = None
         self._placement: tuple[int, int, str] = (0, 0, "")
+        self._alpha = np.full((1, 1), 255, np.uint8)  # the source's alpha, resized onto the result
         menu = "&Image"
         if menu not in window.menus:
             window.add_menu(menu)
@@ -144,7 +145,9 @@ class UpscaleFeature(QObject):
                 self.window.show_error(str(error))
                 return
             model_path, family = panel.selected_model().path, panel.selected_model().family
-        job = UpscaleJob(RgbImage(pixels.shape[1], pixels.shape[0], np.ascontiguousarray(pixels).tobytes()), name,
+        self._alpha = pixels[..., 3].copy()
+        rgb = np.ascontiguousarray(pixels[..., :3])
+        job = UpscaleJob(RgbImage(rgb.shape[1], rgb.shape[0], rgb.tobytes()), name,
                          scale, tuple(str(p) for p in self.models_dirs()), str(self.cache_dir), tile,
                          self.trust_file, trust_pickle, target, refine=refine, model_path=model_path, family=family)
         self._placement = (x, y, self.dialog.model.currentText())
@@ -178,7 +181,8 @@ class UpscaleFeature(QObject):
         document = self.documents.document
         if document is None:
             return
-        pixels = np.frombuffer(result.image.data, np.uint8).reshape(result.image.height, result.image.width, 3)
+        pixels = with_alpha(np.frombuffer(result.image.data, np.uint8).reshape(result.image.height,
+                                                                            result.image.width, 3), self._alpha)
         x, y, title = self._placement
         name = f"{title} {result.scale}x"
         try:
