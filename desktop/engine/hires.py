@@ -12,6 +12,7 @@ passes. The recorded params are the job's own, hires fields included (A1111's `H
 
 from __future__ import annotations
 
+import math
 import threading
 from typing import Callable
 
@@ -25,9 +26,14 @@ ProgressFn = Callable[[int, int], None]
 UpscalerLoader = Callable[[str], object]  # name -> LoadedUpscaler
 
 
+def at_least_one_step(steps: int, strength: float) -> int:
+    """img2img steps so that diffusers runs int(steps * strength) >= 1 (0 would fail inside the pipeline)."""
+    return max(steps, math.ceil(1 / strength - 1e-9))
+
+
 def second_pass_steps(params: GenerationParams) -> int:
     """The img2img steps diffusers will run: int(steps * strength), at least 1."""
-    steps = params.hires_steps or params.steps
+    steps = at_least_one_step(params.hires_steps or params.steps, params.hires_strength)
     return max(1, min(int(steps * params.hires_strength), steps))
 
 
@@ -59,7 +65,8 @@ def generate_hires(engine, params: GenerationParams, *, load_upscaler: UpscalerL
     width, height = hires_size(params)
     first = params.replace(hires_scale=0.0)
     second = params.replace(hires_scale=0.0, mode="img2img", width=width, height=height,
-                            strength=params.hires_strength, steps=params.hires_steps or params.steps)
+                            strength=params.hires_strength,
+                            steps=at_least_one_step(params.hires_steps or params.steps, params.hires_strength))
     upscaler = None
     if upscaler_name != LATENT and upscaler_name not in PLAIN_RESAMPLERS:
         if load_upscaler is None:

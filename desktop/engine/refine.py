@@ -23,6 +23,9 @@ def refine_tiled(engine, image, params: GenerationParams, *, tile: int = 512, ov
 
     if image.width % 8 or image.height % 8:
         raise ValueError(f"tiled refine needs sides that are multiples of 8, got {image.width}x{image.height}")
+    from desktop.engine.hires import at_least_one_step
+
+    params = params.replace(steps=at_least_one_step(params.steps, params.strength))
     tiles = tile_grid(image.width, image.height, tile, overlap)
     done_tiles = [0]
 
@@ -52,6 +55,9 @@ def upscale_and_refine(engine, upscaler, image, scale: int, params: GenerationPa
     from desktop.engine.tiling import tile_grid as grid
     from desktop.engine.upscaler import upscale_image
 
+    from desktop.engine.hires import at_least_one_step
+
+    params = params.replace(steps=at_least_one_step(params.steps, params.strength))
     width, height = image.width * scale, image.height * scale
     snapped = (max(64, width // 8 * 8), max(64, height // 8 * 8))
     steps = max(1, min(int(params.steps * params.strength), params.steps))
