@@ -37,6 +37,7 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

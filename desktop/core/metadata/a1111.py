@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from desktop import __version__
+from desktop.core import fast_mode
 from desktop.core.metadata import samplers
 from desktop.core.metadata.coerce import MAX_PROMPT, MAX_TEXT, as_float, as_int
 from desktop.core.metadata.info import GenerationInfo
@@ -62,6 +63,7 @@ def format_parameters(
         if params.hires_steps:
             pairs.append(("Hires steps", params.hires_steps))
         pairs.append(("Hires upscaler", params.hires_upscaler or "Latent"))
+    pairs += fast_mode.a1111_fields(params)  # the few-step recipe and the feature cache, when Fast mode ran
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
