@@ -53,6 +53,7 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    pairs += [(key[:1].upper() + key[1:], value) for key, value in params.extra]  # e.g. Server: the ComfyUI that made it
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
