@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 import time
 import uuid
 
@@ -275,8 +276,9 @@ def describe_errors(answer: dict, graph: dict) -> str:
         message = str(error.get("message") or "")[:300]
         details = str(error.get("details") or "")[:300]
         kind = str(error.get("type") or "")
-        if kind == "invalid_prompt" and "does not exist" in message + details:
-            parts.append(f"it does not have a node this job needs ({details or message}); install it on the server")
+        missing = re.search(r"node (\S+) does not exist", message)
+        if kind in ("invalid_prompt", "missing_node_type") and missing:
+            parts.append(f"it does not have a node this job needs ({missing.group(1)}); install it on the server")
         else:
             parts.append(message + (f": {details}" if details and details not in message else ""))
     elif not parts and isinstance(error, str):

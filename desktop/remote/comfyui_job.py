@@ -10,6 +10,7 @@ queue or interrupts it, and returns at once.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass
@@ -37,6 +38,20 @@ def _ws_url(connection: ComfyUIConnection) -> str:
     return f"{scheme}://{url.split('://', 1)[1]}/ws?clientId={connection.client_id}"
 
 
+class _RedactingLogger(logging.LoggerAdapter):
+    """websockets logs request headers at DEBUG: the Authorization header must not reach a log."""
+
+    def __init__(self, address) -> None:
+        super().__init__(logging.getLogger("desktop.remote.websocket"), {})
+        self.address = address
+
+    def log(self, level, msg, *args, **kwargs) -> None:
+        if self.isEnabledFor(level):
+            text = str(msg) % args if args else str(msg)
+            kwargs.pop("extra", None)
+            self.logger.log(level, "%s", self.address.redact(text), **kwargs)
+
+
 def open_events(connection: ComfyUIConnection):
     """The server's event stream for this client (websockets' sync client, with keepalive pings)."""
     from websockets.exceptions import InvalidStatus, WebSocketException
@@ -48,7 +63,7 @@ def open_events(connection: ComfyUIConnection):
         return connect(_ws_url(connection), additional_headers=headers, open_timeout=address.connect_timeout_s,
                        ping_interval=address.keepalive_s / 2, ping_timeout=address.keepalive_s / 2,
                        close_timeout=2, max_size=WS_MESSAGE_LIMIT, proxy=None, compression=None,
-                       user_agent_header="Atelier")
+                       user_agent_header="Atelier", logger=_RedactingLogger(address))
     except InvalidStatus as error:
         status = error.response.status_code
         hint = ": the token is wrong or missing" if status in (401, 403) else ""

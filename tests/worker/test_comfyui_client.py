@@ -63,6 +63,11 @@ def _get(url, path):
     return json.load(urllib.request.urlopen(url + path, timeout=10))
 
 
+def _wait_running(qtbot, url):
+    """Until the server runs a prompt (ours: nothing else is queued)."""
+    qtbot.waitUntil(lambda: bool(_get(url, "/queue")["queue_running"]), timeout=60_000)
+
+
 def test_txt2img_with_a_lora_streams_like_a_local_job_and_saves_with_the_server(qtbot, comfyui_server, make_client,
                                                                                  tmp_path):
     add_lora(comfyui_server.base, "grain.safetensors")
@@ -131,7 +136,7 @@ def test_cancel_interrupts_a_running_job_on_the_server(qtbot, comfyui_server, ma
     client = make_client(comfyui_server.url)
     params = GenerationParams(prompt="x", **dict(TINY, steps=30))
     handle = client.submit(GenerateJob(params, CHECKPOINT_NAME))
-    qtbot.waitUntil(lambda: any(isinstance(m, Progress) and m.step >= 1 for m in handle.received), timeout=60_000)
+    _wait_running(qtbot, comfyui_server.url)
     started = time.monotonic()
     assert handle.cancel()
     assert isinstance(_wait(qtbot, handle, 10_000), Cancelled)
@@ -162,3 +167,48 @@ def test_cancel_takes_a_job_waiting_on_the_server_out_of_its_queue(qtbot, comfyu
     finally:
         _post(comfyui_server.url, "/interrupt", {"prompt_id": other_id})
         qtbot.waitUntil(lambda: not _get(comfyui_server.url, "/queue")["queue_running"], timeout=30_000)
+
+
+def _ticks(qtbot):
+    """A GUI-thread timer: it keeps counting only while the window's event loop is free."""
+    from PySide6.QtCore import QTimer
+
+    ticks = []
+    timer = QTimer()
+    timer.timeout.connect(lambda: ticks.append(time.monotonic()))
+    timer.start(20)
+    return timer, ticks
+
+
+def test_a_server_that_hangs_mid_job_fails_clearly_and_the_window_never_waits(qtbot, comfyui_server, make_client):
+    client = make_client(comfyui_server.url, keepalive_s=2.0)
+    handle = client.submit(GenerateJob(GenerationParams(prompt="x", **dict(TINY, steps=30)), CHECKPOINT_NAME))
+    _wait_running(qtbot, comfyui_server.url)
+    timer, ticks = _ticks(qtbot)
+    comfyui_server.pause()  # the machine stops answering: no reply, no close
+    try:
+        failed = _wait(qtbot, handle, 15_000)
+        hung_for = time.monotonic() - ticks[0]
+    finally:
+        comfyui_server.resume()
+        timer.stop()
+        _post(comfyui_server.url, "/interrupt", {})
+    assert isinstance(failed, Failed)
+    assert "stopped answering during the job (no reply within 2 s): it may be hung" in failed.message
+    assert len(ticks) > hung_for / 0.02 * 0.5  # the event loop ran all along (at least half its ticks)
+    qtbot.waitUntil(lambda: not _get(comfyui_server.url, "/queue")["queue_running"], timeout=60_000)
+
+
+@pytest.mark.kills_comfyui
+def test_a_server_killed_mid_job_fails_the_job_clearly(qtbot, comfyui_server, make_client):
+    client = make_client(comfyui_server.url)
+    handle = client.submit(GenerateJob(GenerationParams(prompt="x", **dict(TINY, steps=30)), CHECKPOINT_NAME))
+    _wait_running(qtbot, comfyui_server.url)
+    comfyui_server.kill()
+    failed = _wait(qtbot, handle, 15_000)
+    assert isinstance(failed, Failed)
+    assert "lost the connection to the ComfyUI server at" in failed.message
+    assert "the server stopped, restarted or the network dropped" in failed.message
+    again = client.submit(GenerateJob(GenerationParams(prompt="x", **TINY), CHECKPOINT_NAME))
+    failed = _wait(qtbot, again, 15_000)  # the lane goes on: the next job says the server is not there
+    assert isinstance(failed, Failed) and "nothing is listening there" in failed.message
