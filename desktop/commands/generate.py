@@ -26,6 +26,9 @@ def add_arguments(parser) -> None:
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
     parser.add_argument("--out", required=True, help="where to write the PNG")
+    from desktop.commands import generate_comfyui
+
+    generate_comfyui.add_arguments(parser)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -69,6 +72,10 @@ def run(args) -> int:
         )
     except ParamError as error:
         return _fail(str(error))
+    if args.comfyui is not None:
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail)
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]

@@ -85,7 +85,7 @@ def run_graph(connection: ComfyUIConnection, graph: Graph, cancel: threading.Eve
         follower = _Follower(connection, graph, prompt_id, events)
         try:
             follower.follow(stream, cancel)
-        except JobCancelled:
+        except (JobCancelled, KeyboardInterrupt):  # Stop in the window, Ctrl+C on the command line
             _cancel_on_server(connection, prompt_id)
             raise
     return fetch_images(connection, graph, prompt_id)
