@@ -63,6 +63,8 @@ class ComfyUIConnection:
         self.name = address.name
         self.client_id = uuid.uuid4().hex
         self.session = requests.Session()
+        # straight to the server the user named, like the WebSocket: no proxy or .netrc from the environment
+        self.session.trust_env = False
         self.session.headers["User-Agent"] = "Atelier"
         if address.token:
             self.session.headers["Authorization"] = f"Bearer {address.token}"
