@@ -45,7 +45,7 @@ def test_bad_addresses_and_servers_give_one_clear_line(tmp_path, comfyui_server)
         (("--comfyui", ""), {}, 2, "--comfyui needs the server's address"),
         (("--comfyui", comfyui_server.url), {"ATELIER_COMFYUI_TOKEN": "two words"}, 2, "$ATELIER_COMFYUI_TOKEN: "),
         (("--comfyui", f"http://127.0.0.1:{free_port()}"), {}, 1, "nothing is listening there"),
-        (("--comfyui", comfyui_server.url, "--model", "sdxl"), {}, 1, "has no checkpoint 'sdxl'; it has: "),
+        (("--comfyui", comfyui_server.url, "--model", "sdxl"), {}, 2, "has no checkpoint 'sdxl'; it has: "),
     ]
     for extra, env, code, needle in cases:
         args = common + extra if "--model" not in extra else (*common[2:], *extra)

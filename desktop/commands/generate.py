@@ -74,12 +74,12 @@ def run(args) -> int:
         )
     except ParamError as error:
         return _fail(str(error))
+    paths = AppPaths.default()
+    settings = Settings.load(paths.config_dir / "settings.json")
     if args.comfyui is not None:
         from desktop.commands import generate_comfyui
 
-        return generate_comfyui.run(args, params, out, _fail)
-    paths = AppPaths.default()
-    settings = Settings.load(paths.config_dir / "settings.json")
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
     entries = discover_models(folders, hf_cache_dir())

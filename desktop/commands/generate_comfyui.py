@@ -23,11 +23,11 @@ def add_arguments(parser) -> None:
                         help=f"environment variable holding the server's Bearer token (default {TOKEN_ENV})")
 
 
-def run(args, params, out: Path, fail) -> int:
+def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
     from desktop.core.messages import GenerateJob
     from desktop.core.outputs import save_generation
     from desktop.core.server_address import AddressError, ServerAddress
-    from desktop.remote.comfyui_connection import ComfyUIConnection, ServerError
+    from desktop.remote.comfyui_connection import ComfyUIConnection, NotOnServer, ServerError
     from desktop.remote.comfyui_generate import generate
     from desktop.remote.comfyui_job import JobEvents
 
@@ -48,6 +48,8 @@ def run(args, params, out: Path, fail) -> int:
     events = JobEvents(progress=on_progress, status=lambda text: print(text, file=sys.stderr))
     try:
         result = generate(server, GenerateJob(params, args.model), threading.Event(), events)
+    except NotOnServer as error:  # a checkpoint, LoRA or VAE name the server does not have: bad input
+        return fail(str(error))
     except ServerError as error:
         return fail(str(error), 1)
     finally:
@@ -55,7 +57,7 @@ def run(args, params, out: Path, fail) -> int:
     seconds = time.perf_counter() - start
     try:
         path = save_generation(result.images[0], result.params, out.parent, model_name=result.checkpoint,
-                               seconds=seconds, path=out)
+                               seconds=seconds, path=out, c2pa_key_dir=c2pa_key_dir)
     except OSError as error:
         return fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s, on {server.name})")

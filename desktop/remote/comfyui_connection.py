@@ -40,6 +40,10 @@ class ServerError(RuntimeError):
     """Something went wrong talking to the server; the message says what, and what to try."""
 
 
+class NotOnServer(ServerError):
+    """A checkpoint, LoRA or VAE the job names is not on the server; the message lists what it has."""
+
+
 def _snippet(data: bytes) -> str:
     text = data[:60].decode("utf-8", "replace").replace("\n", " ").strip()
     return f" (it starts {text!r})" if text else " (it was empty)"

@@ -17,7 +17,7 @@ from desktop.core.comfyui_graph import GraphInputs, build_graph, required_nodes,
 from desktop.core.messages import GenerateJob
 from desktop.core.params import GenerationParams
 from desktop.core.server_messages import with_server
-from desktop.remote.comfyui_connection import ComfyUIConnection, ServerError
+from desktop.remote.comfyui_connection import ComfyUIConnection, NotOnServer, ServerError
 from desktop.remote.comfyui_job import JobEvents, run_graph
 
 
@@ -59,7 +59,7 @@ def graph_inputs(server: ComfyUIConnection, job: GenerateJob) -> tuple[GraphInpu
             recorded.append((ref.name, ref.weight))
         vae = resolve_name(params.vae, server.models("VAE"), "VAE", server.name) if params.vae else ""
     except LookupError as error:
-        raise ServerError(str(error)) from None
+        raise NotOnServer(str(error)) from None
     image = mask = ""
     if params.mode != "txt2img" and job.init_image is not None:
         from PIL import Image
