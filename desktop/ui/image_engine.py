@@ -68,6 +68,7 @@ class ImageEngine(QObject):
         self.local_client, self.outputs_dir = local_client, outputs_dir
         self.keys = keys or SessionKeys()
         self.server_client = None
+        self.server_models: list[ModelEntry] = []  # the server's checkpoints, once it listed them
         self.dialog: ImageEngineDialog | None = None
         window.add_action("&Settings", "&Image Engine…", self.open_dialog, None,
                           "Make images on this computer or on a ComfyUI server")
@@ -134,12 +135,31 @@ class ImageEngine(QObject):
             return
         listed = next((m for m in handle.received if isinstance(m, ServerModels)), None)
         if listed is not None and self.server_client is not None and listed.url == self.server_client.address.url:
-            self.models_listed.emit(server_entries(listed))
+            self.server_models = server_entries(listed)
+            self.models_listed.emit(self.server_models)
 
     def _stop_server(self) -> None:
         if self.server_client is not None:
             self.server_client.stop()
             self.server_client = None
+            self.server_models = []
 
     def shutdown(self) -> None:
         self._stop_server()
+
+
+def install_image_engine(app) -> ImageEngine:
+    """Wire the image engine into the app: Generate goes to the chosen client, the panel lists its models.
+
+    (On the pre-handle GenerationController: the controller follows the chosen client's lane.)
+    """
+    engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), app.worker,
+                         app.outputs_dir)
+
+    def on_client(client) -> None:
+        app.controller.use_lane(getattr(client, "worker", client))
+        app.refresh_models()  # the server's checkpoints once listed; this computer's models again for local
+
+    engine.client_changed.connect(on_client)
+    engine.models_listed.connect(lambda _entries: app.refresh_models())
+    return engine
