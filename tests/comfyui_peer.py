@@ -9,6 +9,7 @@ that activations stay finite through every block.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import math
 import os
@@ -86,7 +87,7 @@ def build_sd15_checkpoint(path: Path) -> Path:
     state.update(clip_to_ldm({k: v for k, v in clip.items() if "position_ids" not in k},
                              "cond_stage_model.transformer."))
     path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_suffix(".partial")
+    partial = path.with_suffix(f".{os.getpid()}.partial")  # two test sessions may build at once
     save_file({k: v.contiguous() for k, v in state.items()}, str(partial), metadata={"format": "pt"})
     os.replace(partial, path)
     return path
@@ -101,7 +102,7 @@ def cached_checkpoint() -> Path:
 
 
 def free_port() -> int:
-    with socket.socket() as sock:
+    with socket.socket() as sock:  # (a race with another process taking it is possible, and rare)
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
@@ -124,8 +125,13 @@ class ComfyUIPeer:
         if not link.exists():
             link.symlink_to(checkpoint)  # used in place, like a user's model folder
         port = free_port()
-        result = subprocess.run(["bash", str(folder / "start.sh"), str(base), str(port), "--preview-method",
-                                 "latent2rgb", *extra_args], capture_output=True, text=True, timeout=900)
+        # start.sh makes the peer's venv on first use: one session at a time, or two would build it together
+        lock_path = Path.home() / ".cache" / "atelier-peers" / "start.lock"
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            result = subprocess.run(["bash", str(folder / "start.sh"), str(base), str(port), "--preview-method",
+                                     "latent2rgb", *extra_args], capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"ComfyUI did not start: {result.stderr.strip()[-2000:]}")
         pid = int(result.stdout.strip().splitlines()[-1])
