@@ -43,7 +43,7 @@ def asset_cache() -> Path:
 
 
 def _random_state(config_cls, config_path: Path, generator) -> dict:
-    """A state dict of `config_cls` built on the meta device (no memory), filled with fp16 random values."""
+    """(state dict, config) of `config_cls` built on the meta device (no memory), filled with fp16 random values."""
     import torch
     from accelerate import init_empty_weights
 
