@@ -151,13 +151,18 @@ class ImageEngine(QObject):
 def install_image_engine(app) -> ImageEngine:
     """Wire the image engine into the app: Generate goes to the chosen client, the panel lists its models.
 
-    (On the pre-handle GenerationController: the controller follows the chosen client's lane.)
+    A controller built on an EngineClient (`controller.client`) is handed the client itself; the older
+    one that reads a lane's broadcast follows the client's lane (`use_lane`).
     """
-    engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), app.worker,
+    local = getattr(app, "client", None) or app.worker
+    engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), local,
                          app.outputs_dir)
 
     def on_client(client) -> None:
-        app.controller.use_lane(getattr(client, "worker", client))
+        if hasattr(app.controller, "use_lane"):
+            app.controller.use_lane(getattr(client, "worker", client))
+        else:
+            app.controller.client = client
         app.refresh_models()  # the server's checkpoints once listed; this computer's models again for local
 
     engine.client_changed.connect(on_client)
