@@ -31,6 +31,8 @@ def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
     from desktop.remote.comfyui_generate import generate
     from desktop.remote.comfyui_job import JobEvents
 
+    if getattr(args, "fast", False):
+        return fail("--fast picks a few-step recipe for a model on this computer: leave it out with --comfyui")
     if not args.comfyui.strip():  # `--comfyui ""`: a script with an empty variable
         return fail("--comfyui needs the server's address, e.g. --comfyui http://192.168.1.20:8188")
     try:

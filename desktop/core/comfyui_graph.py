@@ -15,14 +15,16 @@ from dataclasses import dataclass, field
 from desktop.core.lora_syntax import LoraRef, merge_choices, parse_loras
 from desktop.core.params import GenerationParams
 
-# Atelier scheduler -> (ComfyUI sampler_name, scheduler): the one table; tests walk SCHEDULERS through it
-SAMPLERS: dict[str, tuple[str, str]] = {
+# Atelier scheduler -> (ComfyUI sampler_name, scheduler), or None where KSampler has no such sampler:
+# the one table; tests walk SCHEDULERS through it, so a new scheduler without a row fails
+SAMPLERS: dict[str, tuple[str, str] | None] = {
     "Euler": ("euler", "normal"),
     "Euler a": ("euler_ancestral", "normal"),
     "DPM++ 2M": ("dpmpp_2m", "normal"),
     "DPM++ 2M Karras": ("dpmpp_2m", "karras"),
     "DDIM": ("ddim", "ddim_uniform"),
     "LCM": ("lcm", "sgm_uniform"),
+    "TCD": None,  # ComfyUI's KSampler lists no TCD sampler (it needs a custom node)
 }
 
 CHECKPOINT_NODE = "CheckpointLoaderSimple"
@@ -85,6 +87,9 @@ def build_graph(params: GenerationParams, inputs: GraphInputs) -> Graph:
         raise ValueError(f"{params.mode} needs a source image")
     if params.mode in ("inpaint", "outpaint") and not inputs.mask:
         raise ValueError(f"{params.mode} needs a mask: paint where the image should change")
+    if SAMPLERS.get(params.scheduler) is None:
+        choices = ", ".join(name for name, row in SAMPLERS.items() if row)
+        raise ValueError(f"ComfyUI's KSampler has no {params.scheduler} sampler: choose one of {choices}")
     prompt, _ = wanted_loras(params)
     g = _Builder()
     loader = g.add(CHECKPOINT_NODE, ckpt_name=inputs.checkpoint)
