@@ -77,6 +77,9 @@ def graph_inputs(server: ComfyUIConnection, job: GenerateJob) -> tuple[GraphInpu
 def generate(server: ComfyUIConnection, job: GenerateJob, cancel: threading.Event, events: JobEvents,
              known_nodes: set | None = None) -> RemoteResult:
     """Run `job` on the server. Raises ServerError (a sentence to show) or JobCancelled."""
+    if job.params.fast_mode or job.params.fast_recipe or job.params.cache_interval > 1:
+        raise ServerError("Fast mode picks a few-step recipe for a model on this computer: switch it off to "
+                          f"generate on {server.name}")
     inputs, recorded_loras = graph_inputs(server, job)
     try:
         graph = build_graph(job.params, inputs)

@@ -130,6 +130,12 @@ def test_missing_checkpoint_lora_and_node_are_named(qtbot, comfyui_server, make_
     handle = client.submit(GenerateJob(GenerationParams(prompt="x <lora:nowhere:1>", **TINY), CHECKPOINT_NAME))
     failed = _wait(qtbot, handle, 30_000)
     assert isinstance(failed, Failed) and "has no LoRA 'nowhere'" in failed.message
+    handle = client.submit(GenerateJob(GenerationParams(prompt="x", fast_mode=True, **TINY), CHECKPOINT_NAME))
+    failed = _wait(qtbot, handle, 30_000)
+    assert isinstance(failed, Failed) and "Fast mode picks a few-step recipe" in failed.message
+    handle = client.submit(GenerateJob(GenerationParams(prompt="x", **dict(TINY, scheduler="TCD")), CHECKPOINT_NAME))
+    failed = _wait(qtbot, handle, 30_000)
+    assert isinstance(failed, Failed) and "ComfyUI's KSampler has no TCD sampler" in failed.message
 
 
 def test_cancel_interrupts_a_running_job_on_the_server(qtbot, comfyui_server, make_client):
