@@ -84,6 +84,9 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
+
+        self.image_engine = install_image_engine(self)
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
         # after the first paint: start the lane and warm the selected model
@@ -135,6 +138,9 @@ class Atelier:
             except LookupError as error:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
+        if getattr(self, "image_engine", None) is not None and self.image_engine.server_client is not None:
+            image_entries = self.image_engine.server_models  # the panel lists the server's checkpoints
+            select = self.settings.comfyui_checkpoint
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
         from desktop.core.upscalers import upscaler_names
@@ -149,12 +155,15 @@ class Atelier:
         entry = self.window.prompt_panel.selected_model()
         if entry is not None and self.worker_started:
             self.preload(entry)
+        if entry is not None and self.image_engine.server_client is not None:
+            self.settings.comfyui_checkpoint = entry.path
 
     worker_started = False
 
     def start_worker(self) -> None:
         self.worker.start()
         self.worker_started = True
+        self.image_engine.start()  # reconnects only to a server the user chose
         entry = self.window.prompt_panel.selected_model()
         if entry is not None:
             self.preload(entry)
@@ -162,6 +171,8 @@ class Atelier:
     def preload(self, entry) -> None:
         from desktop.core.messages import LoadModelJob
 
+        if self.image_engine.server_client is not None:
+            return  # the server loads its own models
         panel = self.window.prompt_panel  # the memory plan is made for the size the panel will ask for
         self.worker.submit(LoadModelJob(entry.path, entry.family, width=panel.width_box.value(),
                                         height=panel.height_box.value()))
@@ -203,6 +214,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first

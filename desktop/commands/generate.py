@@ -33,6 +33,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--out", required=True, help="where to write the PNG")
     parser.add_argument("--fast", action="store_true",
                         help="Fast mode: the few-step recipe for this model, its LoRAs and TAESD (says what it chose)")
+    from desktop.commands import generate_comfyui
+
+    generate_comfyui.add_arguments(parser)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -83,6 +86,10 @@ def run(args) -> int:
         return _fail(str(error))
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
+    if args.comfyui is not None:
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
     entries = discover_models(folders, hf_cache_dir())
