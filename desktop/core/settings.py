@@ -38,6 +38,9 @@ class Settings:
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
     fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
+    image_engine: str = "local"  # "local" (this computer) or "comfyui" (a ComfyUI server)
+    comfyui_url: str = ""  # its address; the token is kept by the key store, never here
+    comfyui_checkpoint: str = ""  # the checkpoint last chosen on it
     prompt: str = ""  # the prompt panel's text, restored at the next start like the negative prompt
 
     @classmethod

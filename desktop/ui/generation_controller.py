@@ -105,6 +105,8 @@ class GenerationController(QObject):
 
     def make_job(self, params: GenerationParams, entry) -> GenerateJob:
         addons = self.model.addons  # LoRA/VAE files, for the lane to resolve names in params and prompt
+        if params.hires_scale and params.mode != "txt2img":  # the hires fix is for text to image, as in A1111
+            params = params.replace(hires_scale=0.0)
         if self.documents is None:
             return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons,
                                **self.job_options)
@@ -112,7 +114,10 @@ class GenerationController(QObject):
         if document is None:
             if params.mode != "txt2img":
                 raise EditError(NO_CANVAS)
-            document = self.documents.ensure_document(params.width, params.height)
+            from desktop.core.params import hires_size  # hires fix: the canvas is made at the final size
+
+            document = self.documents.ensure_document(*(hires_size(params) if params.hires_scale else
+                                                        (params.width, params.height)))
         target, params, init, mask = prepare(document, params)
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
                           addons=addons, **self.job_options)

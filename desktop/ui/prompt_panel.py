@@ -244,6 +244,10 @@ class PromptPanel(QWidget):
         steps.addWidget(QLabel("Batch"))
         steps.addWidget(self.batch, 1)
         self.form.addRow("Steps", steps)
+        from desktop.ui.hires_fix import HiresFixBox  # issue 13: a self-contained widget, one row
+
+        self.hires = HiresFixBox()
+        self.form.addRow("Hires fix", self.hires)
         seed = QHBoxLayout()
         seed.setSpacing(4)
         seed.addWidget(self.seed, 1)
@@ -339,6 +343,7 @@ class PromptPanel(QWidget):
         bind(model, "seed", self.seed, parse=lambda text: parse_number("seed", text, int), show=str)
         bind(model, "seed_locked", self.lock)
         bind(model, "fast_mode", self.fast_mode.check)
+        self.hires.bind_to(model)
 
     # ------------------------------------------------------------------ the model changed
     def _on_model_changed(self, name: str, value) -> None:

@@ -46,7 +46,7 @@ class GenerateGate(QObject):
             self._timer.start()
 
     def _on_model_changed(self, name: str, _value) -> None:
-        if name == "mode":
+        if name in ("mode", "hires_scale"):
             self.refresh()
         elif name in ("width", "height") and self._fixed:
             self._show_size(self.document)  # the area still decides: show its size, not a stale one
@@ -71,7 +71,7 @@ class GenerateGate(QObject):
             size = generation_size(document.selection_or_canvas())
         except EditError:
             size = None
-        was_fixed, self._fixed = self._fixed, not free_size(document, self.model.mode)
+        was_fixed, self._fixed = self._fixed, not free_size(document, self.model.mode, self.model.hires_scale)
         canvas = (document.width, document.height)
         if self._fixed or was_fixed or self._canvas_size != canvas:
             # the area's size; a free size starts from the canvas's again when it (or the mode) changed

@@ -55,9 +55,10 @@ def blocker(document: Document | None, mode: str) -> str | None:
     return None
 
 
-def free_size(document: Document | None, mode: str) -> bool:
-    """Whether the Size fields are the user's: text to image with no selection. Otherwise the area sets them."""
-    return mode == "txt2img" and (document is None or document.selection is None)
+def free_size(document: Document | None, mode: str, hires_scale: float = 0.0) -> bool:
+    """Whether the Size fields are the user's: text to image with no selection (and no hires fix, whose second
+    pass fills the area). Otherwise the area sets them."""
+    return mode == "txt2img" and not hires_scale and (document is None or document.selection is None)
 
 
 def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, GenerationParams, RgbImage | None, bytes | None]:
@@ -67,11 +68,13 @@ def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, Ge
     """
     inputs = canvas_inputs(document, params.mode)
     width, height = generation_size(inputs.rect)
-    if free_size(document, params.mode) and (params.width, params.height) != (width, height):
+    if free_size(document, params.mode, params.hires_scale) and (params.width, params.height) != (width, height):
         # text to image at a size of its own (typed, or restored by Reuse settings): a layer of exactly that
         # size at the canvas's corner; the canvas grows to hold it (canvas_inputs.add_result)
         inputs = replace(inputs, rect=Rect(0, 0, params.width, params.height))
         width, height = params.width, params.height
+    elif params.hires_scale:  # the hires fix fills the area with its second pass: the first runs 1/scale as large
+        width, height = (max(MIN_SIDE, _step(side / params.hires_scale)) for side in (width, height))
     params = params.replace(width=width, height=height)
     init = None
     if inputs.image is not None:
