@@ -116,7 +116,7 @@ class PromptPanel(QWidget):
         model.changed.connect(slot)  # before the bindings: lists are filled first
         self.destroyed.connect(lambda *_: model.changed.disconnect(slot))  # the model may outlive this view
         self._bind()
-        for box in (self.model_box, self.vae, self.scheduler, self.mode, self.loras.add_box):
+        for box in (self.model_box, self.vae, self.scheduler, self.mode, self.loras.add_box, self.hires.upscaler):
             # a long model or LoRA name must not widen the dock: the list shows it in full when open
             box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             box.setMinimumContentsLength(8)
