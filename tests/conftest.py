@@ -70,3 +70,7 @@ def app_paths(atelier_home):
     from desktop.core.paths import AppPaths
 
     return AppPaths.default().ensure()
+
+
+# GGUF chat models: a tiny one made here, and SmolLM2's real GGUF from PyPI (tests/gguf_fixtures.py)
+from gguf_fixtures import gguf_cache, session_gguf_cache, smollm2_converted, smollm2_gguf, tiny_gguf  # noqa: E402,F401

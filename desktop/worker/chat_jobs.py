@@ -170,7 +170,7 @@ def chat_engine(context: JobContext, model_path: str, available: MemoryProbe):
     unload(context, "chat")  # the one being replaced
     name = Path(folder).name
     context.emit(Status(f"Loading chat model {name}…"))
-    engine = ChatEngine.load(folder)
+    engine = ChatEngine.load(folder, on_status=lambda text: context.emit(Status(text)))  # a GGUF's first start says so
     context.resources[CHAT_ENGINE_KEY] = engine
     residency(context).loaded("chat", folder, engine.memory_bytes())
     gc.collect()
