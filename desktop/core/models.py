@@ -257,6 +257,10 @@ def resolve_model(ref: str, entries: list[ModelEntry]) -> ModelEntry:
                     f"{path} is not a model folder: it has neither model_index.json (image model) nor "
                     "config.json (chat model)")
             return entry
+        from desktop.core.gguf_files import gguf_entry, is_gguf
+
+        if is_gguf(path):  # a GGUF chat model is used where it lies (converted once into the GGUF cache)
+            return gguf_entry(path.resolve(), "path")
         raise LookupError(f"{path} is a file; import single-file checkpoints with 'main.py models import {path}'")
     for match in (lambda e: e.name == ref, lambda e: e.name.lower() == ref.lower()):
         found = [e for e in entries if match(e)]
