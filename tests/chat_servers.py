@@ -157,6 +157,9 @@ class ScriptedServer:
                 if outer.mode == "garbage":
                     self._json(200, "<html>not a model list</html>")
                     return
+                if outer.mode == "hang":
+                    outer.release.wait(60)
+                    return
                 self._json(200, {"object": "list", "data": [{"id": "scripted", "object": "model",
                                                              "max_model_len": 4096}, {"id": "other"}]})
 

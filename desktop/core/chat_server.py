@@ -177,9 +177,12 @@ class ChatServer:
             return ServerError(f"The chat server refused the request ({status}){said}", kind, status)
         return ServerError(f"The chat server failed ({status} {response.reason}){said}", "server", status)
 
-    def models(self) -> list[ServerModel]:
-        """GET /v1/models: the models the server offers."""
+    def models(self, should_stop: Callable[[], bool] = lambda: False) -> list[ServerModel]:
+        """GET /v1/models: the models the server offers (should_stop() ends a wait on a silent server)."""
         connection = self._connect()
+        finished = threading.Event()
+        threading.Thread(target=self._watch, args=(connection.sock, should_stop, finished),
+                         name="chat-server-stop", daemon=True).start()
         try:
             connection.request("GET", f"{self._path}/models", headers=self._headers(False))
             response = self._response(connection)
@@ -193,6 +196,7 @@ class ChatServer:
             raise ServerError(f"The connection to {self.url} broke while listing models "
                               f"({type(error).__name__})", "dropped") from None
         finally:
+            finished.set()
             connection.close()
         if len(body) > MAX_JSON_BYTES:
             raise ServerError(f"The chat server sent more than {MAX_JSON_BYTES >> 20} MB for its model list",

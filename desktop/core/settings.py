@@ -36,6 +36,10 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    model_folders_off: list[str] = field(default_factory=list)  # linked model folders kept listed but not used
+    chat_engine: str = "local"  # "local" (this computer) or "server" (an OpenAI-compatible server)
+    chat_server_url: str = ""  # its base URL (…/v1); the API key is in the keyring, never here
+    chat_server_model: str = ""
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject
 
-from desktop.core.chat_server import READ_TIMEOUT_S, ChatServer, ServerModel
-from desktop.core.messages import ChatJob, EnhanceJob, Status, next_job_id
+from desktop.core.chat_server import READ_TIMEOUT_S, ChatServer, ServerError, ServerModel
+from desktop.core.messages import ChatJob, EnhanceJob, JobCancelled, Status, next_job_id
 from desktop.worker.chat_jobs import make_chat_handler, make_enhance_handler
 from desktop.worker.client import EngineClient
 from desktop.worker.lane import JobContext, Worker
@@ -69,7 +69,12 @@ class ServerClient(EngineClient):
         return engines[model]
 
     def _list_models(self, context: JobContext) -> None:
-        models = self.server.models()
+        try:
+            models = self.server.models(context.cancel.is_set)
+        except ServerError:
+            if context.cancel.is_set():
+                raise JobCancelled() from None
+            raise
         context.resources[MODELS_KEY] = models
         context.resources.pop(ENGINES_KEY, None)  # context lengths may have changed
         context.emit(ServerModels(context.job.job_id, tuple(models)))
