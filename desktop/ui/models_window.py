@@ -20,7 +20,7 @@ from desktop.core.models import ModelEntry
 from desktop.worker.download_worker import DownloadFinished, DownloadUpdate, ImportFinished
 
 MODEL_FILTER = "Model files (*.safetensors *.ckpt *.pt *.pth *.bin)"
-COLUMNS = ("Name", "Kind", "Family", "Size", "Where", "Details", "Ready offline")
+COLUMNS = ("Name", "Kind", "Family", "Size", "Where", "Ready offline", "Details")
 
 
 def details(entry: ModelEntry) -> str:
@@ -172,8 +172,8 @@ class ModelsWindow(QDialog):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             ready = "ready" if entry.usable else entry.problem
-            cells = (entry.name, entry.kind, entry.family, human_size(entry.size_bytes), entry.source, details(entry),
-                     ready)
+            cells = (entry.name, entry.kind, entry.family, human_size(entry.size_bytes), entry.source, ready,
+                     details(entry))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(entry.problem or entry.path)
