@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
                                QPushButton, QRadioButton, QVBoxLayout, QWidget)
 
 from desktop.core.chat_server import check_api_key, check_server_url
-from desktop.core.messages import Failed
+from desktop.core.messages import Cancelled, Failed
 
 LOCAL, SERVER = "local", "server"
 EXAMPLES = ("Ollama http://localhost:11434 · LM Studio http://localhost:1234/v1 · llama.cpp http://localhost:8080 · "
@@ -44,6 +44,7 @@ class ChatEngineDialog(QDialog):
         self.setWindowTitle("Chat Engine")
         self.resize(620, 300)
         self.client = None  # the ServerClient asked for the model list, while one is
+        self.models_handle = None
         self.local = QRadioButton("This computer (the chat models in your model folders)", self)
         self.server = QRadioButton("A server (OpenAI-compatible: Ollama, LM Studio, llama.cpp, vLLM, Jan, "
                                    "GPT4All, transformers serve)", self)
@@ -120,16 +121,18 @@ class ChatEngineDialog(QDialog):
         url, key = checked
         self.client = ServerClient(url, key, store=None, parent=self)
         self.client.start()
-        handle = self.client.submit(ListModelsJob())
-        handle.finished.connect(self._on_models)
+        self.models_handle = self.client.submit(ListModelsJob())  # kept: a handle has no Qt parent to keep it
+        self.models_handle.finished.connect(self._on_models)
         self.connect_button.setEnabled(False)
         self.status.setText(f"Asking {url} for its models…")
 
     def _on_models(self, terminal) -> None:
         from desktop.worker.server_client import ServerModels
 
+        handle = self.models_handle
+        if handle is None or terminal.job_id != handle.job_id or isinstance(terminal, Cancelled):
+            return  # an earlier request, or one stopped by closing the dialog
         self.connect_button.setEnabled(True)
-        handle = self.sender()
         if isinstance(terminal, Failed):
             self.status.setText(f"⚠ {terminal.message}")
             return
@@ -147,6 +150,8 @@ class ChatEngineDialog(QDialog):
         if self.client is not None:
             self.client.stop()  # a request waiting on a silent server is cancelled: the socket is shut
             self.client = None
+            self.models_handle = None
+            self.connect_button.setEnabled(True)
 
     # ------------------------------------------------------------------ saving
     def save(self) -> None:
