@@ -79,6 +79,12 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.connections import Connections  # other apps' model folders; a chat server instead
+
+        self.connections = Connections(self.window, self.settings, lambda: self.settings.save(self.settings_path),
+                                       self.refresh_models, self.chat, self.chat_store, self.worker)
+        if self.settings.chat_engine == "server":
+            self.connections.apply()  # the server's lane starts; nothing is sent until a chat is
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
         # after the first paint: start the lane and warm the selected model
@@ -186,6 +192,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.connections.shutdown()  # a server reply in flight ends "stopped", saved before the store closes
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first

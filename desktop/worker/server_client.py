@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from PySide6.QtCore import QObject
 
-from desktop.core.chat_server import READ_TIMEOUT_S, ChatServer, ServerError, ServerModel
+from desktop.core.chat_server import ChatServer, ServerError, ServerModel
 from desktop.core.messages import ChatJob, EnhanceJob, JobCancelled, Status, next_job_id
 from desktop.worker.chat_jobs import make_chat_handler, make_enhance_handler
 from desktop.worker.client import EngineClient
@@ -45,9 +45,12 @@ def _no_memory_limit() -> int:
 class ServerClient(EngineClient):
     """Chat and Enhance on an OpenAI-compatible server chosen by the user; models from /v1/models."""
 
-    def __init__(self, url: str, api_key: str, store, *, read_timeout_s: float = READ_TIMEOUT_S,
+    def __init__(self, url: str, api_key: str, store, *, read_timeout_s: float | None = None,
                  parent: QObject | None = None) -> None:
-        self.server = ChatServer(url, api_key, read_timeout_s=read_timeout_s)  # ValueError for a bad URL or key
+        from desktop.core import chat_server
+
+        # ValueError for a bad URL or key; the timeout: how long a silent server is waited for
+        self.server = ChatServer(url, api_key, read_timeout_s=read_timeout_s or chat_server.READ_TIMEOUT_S)
         handlers = {
             ChatJob: make_chat_handler(store, _no_memory_limit, self._engine_for),
             EnhanceJob: make_enhance_handler(_no_memory_limit, self._engine_for),
