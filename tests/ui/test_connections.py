@@ -181,3 +181,30 @@ def test_model_folders_from_other_apps_reach_the_pickers_and_an_unplugged_one_is
     (tmp_path / "unplugged").rename(webui)  # and comes back
     app.refresh_models()
     assert app.window.prompt_panel.model.count() > 0
+
+
+def test_a_gguf_chats_from_the_dock_and_its_copy_is_dropped_in_the_models_window(qtbot, start_atelier, tiny_gguf,
+                                                                                  app_paths, tmp_path, monkeypatch):
+    import shutil
+
+    monkeypatch.setenv("ATELIER_GGUF_CACHE", str(tmp_path / "gguf-cache"))  # a fresh cache: this start converts
+    shutil.copy(tiny_gguf, app_paths.models_dir / tiny_gguf.name)
+    app = start_atelier({})
+    panel = app.chat.panel
+    assert panel.selected_model().name == "tiny-chat.Q8_0" and panel.selected_model().quantization == "GGUF Q8_0"
+    panel.conversation_settings.max_new_tokens.setValue(4)
+    statuses = []
+    app.worker.message.connect(lambda m: statuses.append(getattr(m, "text", "")))
+    say(qtbot, app, "hello gguf")
+    qtbot.waitUntil(lambda: not panel.busy, timeout=60000)
+    assert panel.view.widgets[-1].status == "complete"
+    assert any("Converting tiny-chat.Q8_0.gguf once" in s for s in statuses)
+    action(app, "&File", "Models…").trigger()
+    window = app.models.models_window
+    row = next(i for i, e in enumerate(window.entries) if e.name == "tiny-chat.Q8_0")
+    assert window.table.item(row, 6).text().startswith("GGUF Q8_0 · converted copy")
+    window.table.setCurrentCell(row, 0)
+    qtbot.mouseClick(window.drop_cache_button, Qt.MouseButton.LeftButton)
+    assert not any((tmp_path / "gguf-cache").iterdir()) and (app_paths.models_dir / tiny_gguf.name).is_file()
+    row = next(i for i, e in enumerate(window.entries) if e.name == "tiny-chat.Q8_0")
+    assert window.table.item(row, 6).text() == "GGUF Q8_0 · converted once at first use"
