@@ -208,3 +208,14 @@ def test_a_gguf_chats_from_the_dock_and_its_copy_is_dropped_in_the_models_window
     assert not any((tmp_path / "gguf-cache").iterdir()) and (app_paths.models_dir / tiny_gguf.name).is_file()
     row = next(i for i, e in enumerate(window.entries) if e.name == "tiny-chat.Q8_0")
     assert window.table.item(row, 6).text() == "GGUF Q8_0 · converted once at first use"
+
+
+def test_the_chosen_server_is_used_again_after_a_restart(qtbot, start_atelier, scripted_server):
+    fake = scripted_server()
+    app = start_atelier({}, chat_engine="server", chat_server_url=fake.url + "/v1", chat_server_model="other")
+    panel = app.chat.panel
+    assert panel.selected_model().name == "other" and app.connections.server_client.url == fake.url + "/v1"
+    assert fake.requests == [] and fake.headers == []  # nothing is sent before the user chats
+    say(qtbot, app, "still there?")
+    qtbot.waitUntil(lambda: not panel.busy, timeout=20000)
+    assert panel.view.widgets[-1].content == "Hello from the server." and fake.requests[-1]["model"] == "other"
