@@ -11,7 +11,6 @@ unplugged drive) simply has no models until it is back.
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 from dataclasses import dataclass
@@ -20,12 +19,12 @@ from typing import Mapping
 
 from desktop.core.models import (CHAT, CONTROLNET, DIFFUSERS, LORA, MODEL_FILE_SUFFIXES, SINGLE_FILE, UNKNOWN,
                                  UPSCALER, VAE, ModelEntry, folder_size, identify_folder)
+from desktop.core.ollama_store import OLLAMA, scan_ollama
 
 A1111 = "AUTOMATIC1111 / Forge / SD.Next"
 COMFYUI = "ComfyUI"
 INVOKEAI = "InvokeAI"
 LM_STUDIO = "LM Studio"
-OLLAMA = "Ollama"
 GPT4ALL = "GPT4All"
 JAN = "Jan"
 GGUF_TREE = "GGUF folder"
@@ -42,8 +41,6 @@ _INVOKEAI_TYPES = {"main": SINGLE_FILE, "lora": LORA, "vae": VAE, "controlnet": 
 _INVOKEAI_BASES = ("sd-1", "sd-2", "sdxl", "sdxl-refiner", "any")
 MAX_DEPTH = 4  # how deep a kind folder's sub-folders are searched (people sort models into folders)
 MAX_YAML_BYTES = 1 << 20
-OLLAMA_MODEL_LAYER = "application/vnd.ollama.image.model"
-OLLAMA_REGISTRY = "registry.ollama.ai"
 
 
 @dataclass(frozen=True)
@@ -354,48 +351,3 @@ def _walk_gguf(folder: Path, source: str, depth: int) -> list[ModelEntry]:
 def _is_projector(path: Path) -> bool:
     # vision projectors (mmproj-*.gguf) ride beside chat models; they are not chat models themselves
     return path.name.lower().startswith("mmproj")
-
-
-def ollama_name(manifest: Path, manifests: Path) -> str:
-    """registry.ollama.ai/library/llama3/latest -> llama3:latest; other namespaces keep their prefix."""
-    parts = manifest.relative_to(manifests).parts
-    if len(parts) < 3:
-        return ":".join(parts)
-    *repo, model, tag = parts
-    if repo[:2] == [OLLAMA_REGISTRY, "library"]:
-        repo = []
-    elif repo[:1] == [OLLAMA_REGISTRY]:
-        repo = repo[1:]
-    return "/".join(repo + [model]) + f":{tag}"
-
-
-def scan_ollama(models: Path) -> list[ModelEntry]:
-    """Ollama's models: each manifest names its model layer, a GGUF blob (blobs/sha256-<hex>)."""
-    from desktop.core.gguf_files import gguf_entry
-
-    manifests = models / "manifests"
-    entries: list[ModelEntry] = []
-    if not manifests.is_dir():
-        return entries
-    for manifest in sorted(p for p in manifests.rglob("*") if p.is_file() and not p.name.startswith(".")):
-        name = ollama_name(manifest, manifests)
-        try:
-            if manifest.stat().st_size > MAX_YAML_BYTES:
-                continue
-            data = json.loads(manifest.read_text(encoding="utf-8"))
-            layers = data.get("layers", []) if isinstance(data, dict) else []
-            digest = next(layer["digest"] for layer in layers
-                          if isinstance(layer, dict) and layer.get("mediaType") == OLLAMA_MODEL_LAYER)
-        except (OSError, ValueError, StopIteration, KeyError, TypeError):
-            entries.append(ModelEntry(name, str(manifest), CHAT, UNKNOWN, 0, OLLAMA,
-                                      f"Ollama's manifest for {name} names no model file; pull it again in Ollama"))
-            continue
-        digest = str(digest)
-        blob = next((models / "blobs" / candidate for candidate in (digest.replace(":", "-"), digest)
-                     if (models / "blobs" / candidate).is_file()), None)
-        if blob is None:
-            entries.append(ModelEntry(name, str(manifest), CHAT, UNKNOWN, 0, OLLAMA,
-                                      f"Ollama's model file for {name} is missing ({digest[:19]}…); pull it again"))
-            continue
-        entries.append(gguf_entry(blob, OLLAMA, name=name))
-    return entries

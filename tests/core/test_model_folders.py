@@ -6,9 +6,10 @@ import pytest
 
 from desktop.core import model_folders
 from desktop.core.model_folders import (A1111, COMFYUI, GGUF_TREE, GPT4ALL, INVOKEAI, JAN, LM_STUDIO, OLLAMA,
-                                        LinkedFolder, detect_folders, identify, ollama_name,
+                                        LinkedFolder, detect_folders, identify,
                                         read_extra_model_paths, scan_linked)
 from desktop.core.models import CHAT, CONTROLNET, LORA, SD1, SINGLE_FILE, UPSCALER, VAE, discover_models
+from desktop.core.ollama_store import ollama_name
 
 import model_trees
 
