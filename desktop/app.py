@@ -47,6 +47,7 @@ class Atelier:
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
+        self.worker.message.connect(self.window.prompt_panel.fast_mode.on_message)  # what Fast mode chose
         self.controller.finished.connect(self.status_bridge.on_generation_done)
         from desktop.ui.gallery_controller import GalleryController
 
@@ -167,6 +168,7 @@ class Atelier:
         panel.scheduler.setCurrentText(s.scheduler)
         panel.negative.setPlainText(s.negative_prompt)
         panel.lock.setChecked(s.seed_locked)
+        panel.fast_mode.check.setChecked(s.fast_mode)
         if s.seed_locked:
             panel.seed.setText(str(s.seed))
         else:
@@ -179,6 +181,7 @@ class Atelier:
         s.scheduler = panel.scheduler.currentText()
         s.negative_prompt = panel.negative.toPlainText()
         s.seed_locked = panel.lock.isChecked()
+        s.fast_mode = panel.fast_mode.on
         try:
             s.seed = int(panel.seed.text())
         except ValueError:

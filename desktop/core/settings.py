@@ -37,6 +37,7 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
     model_folders_off: list[str] = field(default_factory=list)  # linked model folders kept listed but not used
     chat_engine: str = "local"  # "local" (this computer) or "server" (an OpenAI-compatible server)
     chat_server_url: str = ""  # its base URL (…/v1); the API key is in the keyring, never here
