@@ -83,7 +83,8 @@ class Atelier:
         from desktop.ui.connections import Connections  # other apps' model folders; a chat server instead
 
         self.connections = Connections(self.window, self.settings, lambda: self.settings.save(self.settings_path),
-                                       self.refresh_models, self.chat, self.chat_store, self.worker)
+                                       self.refresh_models, self.chat, self.chat_store,
+                                       getattr(self, "client", self.worker))  # the local EngineClient, once there is one
         if self.settings.chat_engine == "server":
             self.connections.apply()  # the server's lane starts; nothing is sent until a chat is
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made

@@ -44,8 +44,16 @@ class ChatFeature:
         A reply being written is stopped first (it ends "stopped", kept). `server_models`: the models to
         offer while a server is used; None goes back to the local models at the next set_models.
         """
-        lane = getattr(client, "worker", client)  # the dock and Enhance talk to a lane (its client's)
         self.server_models = server_models
+        if hasattr(self.panel, "client"):  # the dock and Enhance follow per-job handles of an EngineClient
+            for owner in (self.panel, self.enhancer):
+                if owner.client is not client and owner.handle is not None:
+                    owner.handle.cancel()  # the handle still brings its Cancelled: the reply ends "stopped"
+                owner.client = client
+            if server_models is not None:
+                self.panel.set_models(server_models)
+            return
+        lane = getattr(client, "worker", client)  # the dock and Enhance talk to a lane (its client's)
         for owner in (self.panel, self.enhancer):
             if owner.worker is lane:
                 continue
