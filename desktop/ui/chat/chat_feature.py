@@ -26,7 +26,6 @@ class ChatFeature:
         if neighbour is not None:
             window.tabifyDockWidget(neighbour, self.dock)
             self.dock.raise_()
-        self._lanes = {worker}  # lanes the dock and Enhance listen to (a server's joins when chosen)
         self.actions = AssistantActions(self.panel, window.prompt_panel)
         self.enhancer = PromptEnhancer(window.prompt_panel, worker, self.panel.selected_model)
         window.add_action("&View", "Focus Chat &Input", self.focus_input, "Ctrl+Shift+C",
@@ -54,15 +53,16 @@ class ChatFeature:
                 self.panel.set_models(server_models)
             return
         lane = getattr(client, "worker", client)  # the dock and Enhance talk to a lane (its client's)
+        lanes = self.__dict__.setdefault("_lanes", {self.panel.worker})  # lanes they listen to already
         for owner in (self.panel, self.enhancer):
             if owner.worker is lane:
                 continue
             if owner.job_id is not None:  # its Cancelled still comes from the old lane: both stay connected
                 owner.worker.cancel(owner.job_id)
-            if lane not in self._lanes:
+            if lane not in lanes:
                 lane.message.connect(owner._on_message)  # messages are matched by job id: two lanes are fine
             owner.worker = lane
-        self._lanes.add(lane)
+        lanes.add(lane)
         if server_models is not None:
             self.panel.set_models(server_models)
 
