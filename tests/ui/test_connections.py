@@ -137,21 +137,59 @@ def test_nothing_is_sent_anywhere_unless_a_server_was_chosen(qtbot, start_atelie
     assert panel.view.widgets[-1].status == "complete" and app.connections.server_client is None
 
 
-def test_the_key_goes_to_the_keyring_not_the_settings(qtbot, start_atelier, scripted_server, app_paths):
+@pytest.fixture
+def system_keyring():
+    """The keyring backend the app finds (set through keyring's own API); the machine's is put back after."""
+    import keyring
+
+    before = keyring.get_keyring()
+    yield keyring.set_keyring
+    keyring.set_keyring(before)
+
+
+def test_without_a_keyring_the_key_lasts_the_session_and_the_dialog_says_so(qtbot, start_atelier, scripted_server,
+                                                                            app_paths, system_keyring):
+    from keyring.backends import fail
+
+    system_keyring(fail.Keyring())  # a desktop with no password store
     app = start_atelier({})
     fake = scripted_server(key="sk-secret-77")
     choose_server(qtbot, app, fake.url, "scripted", key="sk-secret-77")
-    assert "sk-secret-77" not in (app_paths.config_dir / "settings.json").read_text()
-    assert app.connections.keys.get(fake.url + "/v1") == "sk-secret-77"
-    assert not app.connections.keys.persistent  # no keyring on this machine: said in the dialog and the status bar
     assert "kept only until Atelier closes" in app.connections.engine_dialog.key_note.text()
+    assert app.connections.keys.get(fake.url + "/v1") == "sk-secret-77"
     panel = say(qtbot, app, "hi")
     qtbot.waitUntil(lambda: not panel.busy, timeout=20000)
     assert panel.view.widgets[-1].content == "Hello from the server."
     assert fake.headers[-1]["Authorization"] == "Bearer sk-secret-77"
-    for file in app_paths.config_dir.parent.rglob("*"):
+    for file in app_paths.config_dir.parent.rglob("*"):  # not in settings, history or anything else written
         if file.is_file():
             assert b"sk-secret-77" not in file.read_bytes(), file
+
+
+def test_with_a_keyring_the_key_is_there_after_a_restart(qtbot, start_atelier, scripted_server, app_paths,
+                                                         system_keyring):
+    from tests.core.test_api_key import MemoryKeyring
+
+    backend = MemoryKeyring()
+    system_keyring(backend)
+    fake = scripted_server(key="sk-kept-88")
+    app = start_atelier({})
+    choose_server(qtbot, app, fake.url, "scripted", key="sk-kept-88")
+    assert list(backend.saved.values()) == ["sk-kept-88"]
+    assert "sk-kept-88" not in (app_paths.config_dir / "settings.json").read_text()
+    app.shutdown()
+    from desktop.app import Atelier
+
+    again = Atelier(paths=app_paths)  # the next start reads the key back from the keyring
+    qtbot.addWidget(again.window)
+    try:
+        panel = again.chat.panel
+        qtbot.keyClicks(panel.input, "remember me?")
+        qtbot.keyClick(panel.input, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: not panel.busy, timeout=20000)
+        assert panel.view.widgets[-1].content == "Hello from the server."
+    finally:
+        again.shutdown()
 
 
 def test_model_folders_from_other_apps_reach_the_pickers_and_an_unplugged_one_is_offline(
