@@ -324,6 +324,8 @@ def _other_entry(path: Path, kind: str, source: str) -> ModelEntry:
     from desktop.core.checkpoint_files import CheckpointError, read_header
     from desktop.core.pickle_files import PICKLE_SUFFIXES, refusal_message
 
+    if kind == UPSCALER:  # as models._scan_kind_folder lists them: spandrel (and the pickle rules) at load time
+        return ModelEntry(path.stem, str(path), UPSCALER, "upscaler", path.stat().st_size, source)
     problem = ""
     if path.suffix.lower() in PICKLE_SUFFIXES:
         problem = refusal_message(path)

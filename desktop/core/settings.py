@@ -42,6 +42,9 @@ class Settings:
     chat_engine: str = "local"  # "local" (this computer) or "server" (an OpenAI-compatible server)
     chat_server_url: str = ""  # its base URL (…/v1); the API key is in the keyring, never here
     chat_server_model: str = ""
+    image_engine: str = "local"  # "local" (this computer) or "comfyui" (a ComfyUI server)
+    comfyui_url: str = ""  # its address; the token is kept by the key store, never here
+    comfyui_checkpoint: str = ""  # the checkpoint last chosen on it
 
     @classmethod
     def load(cls, path: Path) -> "Settings":
