@@ -21,13 +21,13 @@ from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
 from desktop import __version__
+from desktop.core.server_address import check_token, check_url
 
 CONNECT_TIMEOUT_S = 10.0
 READ_TIMEOUT_S = 120.0  # a big model's first token on a slow machine can take a minute; then it is hung
 MAX_EVENT_BYTES = 1 << 20  # one SSE line; a token is a few bytes
 MAX_REPLY_BYTES = 32 << 20  # a whole streamed reply
 MAX_JSON_BYTES = 8 << 20  # /v1/models and error bodies
-MAX_KEY_CHARS = 4096
 STOP_POLL_S = 0.05
 
 
@@ -49,43 +49,25 @@ class ServerModel:
 
 
 def check_server_url(text: str) -> str:
-    """The base URL to use (…/v1), or ValueError saying what is wrong with what was typed."""
+    """The base URL to use (…/v1), or ValueError saying what is wrong with what was typed.
+
+    The rules are the remote image engine's (desktop.core.server_address: http(s), a host, no user name,
+    password, query or fragment, no spaces); a chat server's address may also be typed the way Ollama's
+    and LM Studio's documentation write it (`localhost:11434`), and gets the /v1 every one of them serves.
+    """
     text = (text or "").strip()
     if not text:
         raise ValueError("type the server's address, e.g. http://localhost:11434 (Ollama) or "
                          "http://localhost:1234/v1 (LM Studio)")
-    if "://" not in text:
+    if "://" not in text and not any(ch.isspace() for ch in text):
         text = "http://" + text
-    try:
-        parts = urlsplit(text)
-        port = parts.port
-    except ValueError as error:
-        raise ValueError(f"{text} is not a valid address ({error})") from None
-    if parts.scheme not in ("http", "https"):
-        raise ValueError(f"{text}: the address must start with http:// or https://")
-    if not parts.hostname:
-        raise ValueError(f"{text} has no host name")
-    if parts.username or parts.password:
-        raise ValueError("put the API key in the key field, not in the address")
-    if parts.query or parts.fragment:
-        raise ValueError(f"{text}: the address takes no ?query or #fragment")
-    if any(ch.isspace() or ord(ch) < 32 for ch in text):
-        raise ValueError("the address contains spaces or control characters")
-    path = parts.path.rstrip("/")
-    if not path:
-        path = "/v1"  # Ollama, LM Studio, llama.cpp, vLLM and transformers serve all answer under /v1
-    host = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    return f"{parts.scheme}://{host}{f':{port}' if port else ''}{path}"
+    url = check_url(text)  # AddressError is a ValueError
+    return url if urlsplit(url).path else url + "/v1"
 
 
 def check_api_key(key: str) -> str:
     """The key as it will be sent; ValueError for characters that cannot go into an HTTP header."""
-    key = (key or "").strip()
-    if len(key) > MAX_KEY_CHARS:
-        raise ValueError(f"the API key is longer than {MAX_KEY_CHARS} characters: paste just the key")
-    if any(ord(ch) < 33 or ord(ch) > 126 for ch in key):
-        raise ValueError("the API key may hold only visible ASCII characters, no spaces or line breaks")
-    return key
+    return check_token(key)
 
 
 def _first_line(text: str, limit: int = 200) -> str:
