@@ -115,19 +115,19 @@ class ChatEngineDialog(QDialog):
         checked = self._check()
         if checked is None:
             return
-        from desktop.worker.server_client import ListModelsJob, ServerClient  # QtCore only
+        from desktop.worker.server_client import ChatModelsJob, ServerClient  # QtCore only
 
         self._stop_client()
         url, key = checked
         self.client = ServerClient(url, key, store=None, parent=self)
         self.client.start()
-        self.models_handle = self.client.submit(ListModelsJob())  # kept: a handle has no Qt parent to keep it
+        self.models_handle = self.client.submit(ChatModelsJob())  # kept: a handle has no Qt parent to keep it
         self.models_handle.finished.connect(self._on_models)
         self.connect_button.setEnabled(False)
         self.status.setText(f"Asking {url} for its models…")
 
     def _on_models(self, terminal) -> None:
-        from desktop.worker.server_client import ServerModels
+        from desktop.worker.server_client import ChatModels
 
         handle = self.models_handle
         if handle is None or terminal.job_id != handle.job_id or isinstance(terminal, Cancelled):
@@ -136,7 +136,7 @@ class ChatEngineDialog(QDialog):
         if isinstance(terminal, Failed):
             self.status.setText(f"⚠ {terminal.message}")
             return
-        listed = next((m for m in handle.received if isinstance(m, ServerModels)), None)
+        listed = next((m for m in handle.received if isinstance(m, ChatModels)), None)
         names = [m.id for m in listed.models] if listed else []
         current = self.models.currentText()
         self.models.clear()

@@ -24,14 +24,14 @@ MODELS_KEY = "server_models"
 
 
 @dataclass(frozen=True)
-class ListModelsJob:
+class ChatModelsJob:
     """Ask the server which models it offers (GET /v1/models)."""
 
     job_id: int = field(default_factory=next_job_id)
 
 
 @dataclass(frozen=True)
-class ServerModels:
+class ChatModels:
     """The server's models, in its order."""
 
     job_id: int
@@ -54,7 +54,7 @@ class ServerClient(EngineClient):
         handlers = {
             ChatJob: make_chat_handler(store, _no_memory_limit, self._engine_for),
             EnhanceJob: make_enhance_handler(_no_memory_limit, self._engine_for),
-            ListModelsJob: self._list_models,
+            ChatModelsJob: self._list_models,
         }
         super().__init__(Worker(handlers), f"Chat server at {self.server.url}", parent)
 
@@ -80,5 +80,5 @@ class ServerClient(EngineClient):
             raise
         context.resources[MODELS_KEY] = models
         context.resources.pop(ENGINES_KEY, None)  # context lengths may have changed
-        context.emit(ServerModels(context.job.job_id, tuple(models)))
+        context.emit(ChatModels(context.job.job_id, tuple(models)))
         context.emit(Status(f"{self.server.url}: {len(models)} model{'s' * (len(models) != 1)}"))

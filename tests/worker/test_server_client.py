@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from desktop.core.chat_store import ChatStore
 from desktop.core.messages import Cancelled, ChatEnded, ChatJob, ChatStarted, Done, EnhanceJob, EnhanceResult, Failed, Token
 from desktop.core.tool_calls import tool_calls
-from desktop.worker.server_client import ListModelsJob, ServerClient, ServerModels
+from desktop.worker.server_client import ChatModelsJob, ServerClient, ChatModels
 
 
 @pytest.fixture
@@ -50,9 +50,9 @@ def finish(qtbot, handle, timeout=60000):
 
 def test_a_reply_from_a_real_server_streams_into_the_chat_store(qtbot, connect, store, transformers_server):
     client = connect(transformers_server.url)
-    models = client.submit(ListModelsJob())
+    models = client.submit(ChatModelsJob())
     assert isinstance(finish(qtbot, models), Done)
-    listed = next(m for m in models.received if isinstance(m, ServerModels))
+    listed = next(m for m in models.received if isinstance(m, ChatModels))
     assert TINY_REPO in [m.id for m in listed.models]
     conversation = ask(store, temperature=0.0, max_new_tokens=24)
     handle = client.submit(ChatJob(conversation, TINY_REPO))
@@ -156,7 +156,7 @@ def test_garbage_and_server_down(qtbot, connect, store, scripted_server):
     assert "not OpenAI-compatible JSON" in failed.message
     assert store.messages(conversation)[-1].content == "Fine so far"
     down = connect(f"http://127.0.0.1:{free_port()}")
-    failed = finish(qtbot, down.submit(ListModelsJob()), 10000)
+    failed = finish(qtbot, down.submit(ChatModelsJob()), 10000)
     assert isinstance(failed, Failed) and "Cannot reach the chat server" in failed.message
 
 
