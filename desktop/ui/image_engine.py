@@ -154,8 +154,9 @@ def install_image_engine(app) -> ImageEngine:
     The generation controller is handed the client itself (`controller.client`): its next jobs go there.
     """
     local = app.client
+    connections = getattr(app, "connections", None)  # the chat engine's keyring-backed key store, when there
     engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), local,
-                         app.outputs_dir)
+                         app.outputs_dir, keys=connections.keys if connections is not None else None)
 
     def on_client(client) -> None:
         app.controller.client = client
