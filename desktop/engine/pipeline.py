@@ -21,7 +21,7 @@ import torch
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.memory import MemoryPlan
 from desktop.core.messages import JobCancelled, RgbImage
-from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family, weights_variant
+from desktop.core.models import SDXL, TAESD, ModelEntry, check_diffusers_folder, diffusers_family, weights_variant
 from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
@@ -140,6 +140,8 @@ class ImageEngine:
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
         self.fused_lora = FusedLora()  # Fast mode: the recipe's LoRA merged into the weights while it is asked for
+        # the last job's latents when TAESD decoded them (a draft the full VAE can finish: desktop/core/draft.py)
+        self.draft_latents: torch.Tensor | None = None
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -310,16 +312,23 @@ class ImageEngine:
                 call.update(mask_image=mask.convert("L").resize((params.width, params.height)),
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
+        # a TAESD-decoded picture is a draft: its latents are kept so the full VAE can finish it later
+        # (inpaint results are composited over the source, so their latents alone are not the picture)
+        draft = (fast or (addons.vae is not None and addons.vae.kind == TAESD)) and mode != "inpaint" \
+            and output_type == "pil"
+        self.draft_latents = None
         # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
         with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), torch.inference_mode():
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
-            if fast or half_vae or output_type == "latent":
+            if fast or half_vae or draft or output_type == "latent":
                 call["output_type"] = "latent"  # the pipeline skips its VAE; it is decoded below
             result = pipe(**call)
             if output_type == "latent":
                 return result.images
-            if half_vae:
+            if draft:
+                self.draft_latents = result.images.clone()
+            if half_vae or (draft and not fast):  # the swapped-in TAESD decodes as the pipeline would
                 images, note = decode(pipe, result.images)
                 if note and on_status is not None:
                     on_status(note)

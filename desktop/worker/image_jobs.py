@@ -89,6 +89,12 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
             saved = _as_seen(job, image)  # inpaint/outpaint: the picture on the canvas, not the raw frame
             path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir)
+            if path and engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for the full VAE
+                from desktop.worker.finish_jobs import keep_draft_latents
+
+                problem = keep_draft_latents(engine, images, index, path, params)
+                if problem:
+                    context.emit(Status(problem))
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
@@ -142,4 +148,6 @@ def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key
 
 
 def image_handlers(outputs_dir: Callable[[], Path]) -> dict:
-    return {GenerateJob: make_generate_handler(outputs_dir), LoadModelJob: run_load}
+    from desktop.worker.finish_jobs import finish_handlers  # Finish with Full VAE: a draft's latents decoded
+
+    return {GenerateJob: make_generate_handler(outputs_dir), LoadModelJob: run_load, **finish_handlers(outputs_dir)}
