@@ -82,6 +82,9 @@ class Atelier:
 
         self.upscale = UpscaleFeature(self.window, self.client, self.workspace.documents, self.model_folders,
                                       self.paths.cache_dir, self.paths.config_dir)
+        from desktop.ui.finish_feature import FinishFeature  # Image > Finish with Full VAE: a Fast draft's final
+
+        self.finish = FinishFeature(self.window, self.controller, self.prompt, self.gallery, self.workspace.documents)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.draft import has_latents
 from desktop.core.gallery_index import GalleryIndex
 from desktop.core.metadata import GenerationInfo, read_metadata
 from desktop.core.reproduction import PixelMatch
@@ -74,6 +75,7 @@ class GalleryDock(QDockWidget):
     add_as_layer = Signal(str)
     reuse_settings = Signal(object)  # GenerationParams
     reproduce = Signal(object, str)  # GenerationParams, path of the image to match
+    finish_draft = Signal(str)  # path of a TAESD draft to decode with the full VAE (desktop/core/draft.py)
 
     def __init__(self, index: GalleryIndex, thumbnails: ThumbnailCache, parent: QWidget | None = None) -> None:
         super().__init__("Gallery", parent)
@@ -122,7 +124,10 @@ class GalleryDock(QDockWidget):
             "open": QPushButton("Open"), "layer": QPushButton("Add as layer"), "reuse": QPushButton("Reuse settings"),
             "reproduce": QPushButton("Reproduce"), "favourite": QPushButton("☆ Favourite"),
             "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect file…"),
+            "finish": QPushButton("Finish"),
         }
+        self.buttons["finish"].setToolTip("Decode this Fast mode draft with the model's full VAE (no step runs "
+                                          "again); the final is a new image and a new layer")
         self.buttons["open"].setToolTip("Open this image on the canvas (double-click does the same)")
         self.buttons["reproduce"].setToolTip("Generate again with the saved settings and compare the pixels")
         self.buttons["delete"].setToolTip("Move the image to the system trash (Delete)")
@@ -135,7 +140,7 @@ class GalleryDock(QDockWidget):
         actions, more = QHBoxLayout(), QHBoxLayout()
         for name in ("open", "layer", "reuse", "reproduce"):
             actions.addWidget(self.buttons[name])
-        for name in ("favourite", "delete", "inspect"):
+        for name in ("finish", "favourite", "delete", "inspect"):
             more.addWidget(self.buttons[name])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
@@ -168,6 +173,7 @@ class GalleryDock(QDockWidget):
         self.buttons["favourite"].clicked.connect(self._on_favourite)
         self.buttons["delete"].clicked.connect(self._on_delete)
         self.buttons["inspect"].clicked.connect(self._on_inspect_dialog)
+        self.buttons["finish"].clicked.connect(lambda: self.current_path and self.finish_draft.emit(self.current_path))
         delete = QShortcut(QKeySequence(QKeySequence.StandardKey.Delete), self.view)
         delete.setContext(Qt.ShortcutContext.WidgetShortcut)
         delete.activated.connect(self._on_delete)
@@ -256,6 +262,7 @@ class GalleryDock(QDockWidget):
             self.buttons[name].setEnabled(has_file)
         self.buttons["reuse"].setEnabled(found)
         self.buttons["reproduce"].setEnabled(found)
+        self.buttons["finish"].setEnabled(has_latents(self.current_path))  # a draft whose latents were kept
         self.buttons["favourite"].setEnabled(entry is not None)
         self.buttons["delete"].setEnabled(entry is not None)
         self.buttons["favourite"].setText("★ Favourite" if entry and entry.favourite else "☆ Favourite")

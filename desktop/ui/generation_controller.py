@@ -99,6 +99,11 @@ class GenerationController(QObject):
                           **self.job_options)
         return self._submit(job)
 
+    def submit_job(self, job):
+        """Queue another kind of image job (Finish with Full VAE) as the panel's own: its progress, Loading
+        text, Esc and Cancel work as for a generation. Returns the JobHandle."""
+        return self._submit(job)
+
     def preload(self, entry):
         """Load the chosen model before the first Generate; the panel shows it loading, Cancel stops it."""
         return self._submit(LoadModelJob(entry.path, entry.family, width=self.model.width, height=self.model.height))
@@ -248,6 +253,7 @@ class GenerationController(QObject):
             self.error.emit(f"Could not load the model: {message.message}")
         elif isinstance(message, Failed):
             what = job.params.prompt[:40]
-            self.error.emit(f"Generation failed{f' ({what})' if what else ''}: {message.message}")
+            label = getattr(job, "label", "Generation")  # another kind of image job says what it was (a finish)
+            self.error.emit(f"{label} failed{f' ({what})' if what else ''}: {message.message}")
         if self.idle:
             self.idle_changed.emit(True)
