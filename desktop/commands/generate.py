@@ -165,5 +165,10 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
                                path=out, c2pa_key_dir=c2pa_key_dir)
     except OSError as error:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
+    if engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for `main.py finish`
+        from desktop.engine.draft_latents import keep_draft_latents
+
+        problem = keep_draft_latents(engine, images[:1], 0, str(path), addons.recorded)
+        print(problem or f"Kept its latents: `finish {path}` decodes it with the full VAE", file=sys.stderr)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")
     return 0

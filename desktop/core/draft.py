@@ -100,6 +100,29 @@ def draft_info(image_path: str | Path) -> DraftInfo:
                      meta.get("family", ""), params, meta.get("decoder", ""))
 
 
+def finishable(image_path: str | Path) -> DraftInfo:
+    """draft_info, checked: the draft is there, unchanged since its latents were kept, its model installed."""
+    from desktop.core.pickle_files import file_sha256
+
+    draft = Path(image_path)
+    if not draft.is_file():
+        raise DraftError(f"the draft {draft.name} is gone from {draft.parent}: re-run it with the same seed")
+    info = draft_info(draft)
+    if info.image_sha256 and file_sha256(draft) != info.image_sha256:
+        raise DraftError(f"{draft.name} was changed since it was made, so its saved latents no longer match it: "
+                         "re-run it with the same seed and the full VAE instead")
+    if not Path(info.model_path).exists():
+        raise DraftError(f"the model that made {draft.name} ({info.model_name}) is no longer at "
+                         f"{info.model_path}: install it again to finish this draft")
+    return info
+
+
+def finished_record(info: DraftInfo, draft_name: str) -> dict:
+    """What Atelier's JSON record says about a final beside its params: the draft, its hash, both decoders."""
+    return {"finished_from": draft_name, "draft_sha256": info.image_sha256, "draft_decoder": info.decoder,
+            "decoder": "full VAE"}
+
+
 def has_latents(image_path: str | Path | None) -> bool:
     return bool(image_path) and latents_path(image_path).is_file()
 

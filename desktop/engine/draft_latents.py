@@ -8,6 +8,7 @@ CPU it is the ~24 s the draft saved.
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 from typing import Callable
@@ -15,10 +16,11 @@ from typing import Callable
 import torch
 
 from desktop.core.atomic import write_bytes_atomic
-from desktop.core.draft import DraftError
+from desktop.core.draft import DraftError, header_fields, latents_path
 from desktop.core.messages import JobCancelled
 
 LATENTS_KEY = "latents"
+log = logging.getLogger(__name__)
 
 
 def save_latents(path: str | Path, latents: torch.Tensor, fields: dict[str, str]) -> Path:
@@ -83,3 +85,22 @@ def decode_full(pipe, latents: torch.Tensor, *, cancel: threading.Event | None =
     if on_progress is not None:
         on_progress(total, total)
     return pipe.image_processor.postprocess(images.float(), output_type="pil")[0], note
+
+
+def keep_draft_latents(engine, images: list, index: int, image_path: str, params) -> str:
+    """After a draft is saved: its latents beside it. Returns a problem to report, or ""."""
+    latents = engine.draft_latents
+    if latents is None or not image_path or latents.shape[0] != len(images):
+        return ""
+    from desktop.core.pickle_files import file_sha256
+
+    loaded = engine.loaded
+    decoder = params.vae or (Path(engine.fast_decoder.folder).name if engine.fast_decoder else "TAESD")
+    try:
+        fields = header_fields(params, file_sha256(image_path), loaded.path, loaded.name, loaded.family, decoder)
+        save_latents(latents_path(image_path), latents[index:index + 1], fields)
+    except OSError as error:  # the draft itself is saved; only its finish will need a re-run
+        log.warning("latents of %s not kept: %s", image_path, error)
+        return f"the draft's latents could not be kept beside {Path(image_path).name} ({error.strerror or error}): " \
+               "finishing it with the full VAE will need a re-run"
+    return ""

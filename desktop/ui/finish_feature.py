@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop.core.canvas_inputs import add_result
 from desktop.core.document import EditError
-from desktop.core.draft import FINISHED_KEY, DraftError, FinishJob, draft_info, has_latents, rerun_params
+from desktop.core.draft import FINISHED_KEY, DraftError, FinishJob, finishable, has_latents, rerun_params
 from desktop.core.messages import Failed, ImageResult
 from desktop.core.metadata import format_a1111_parameters
 
@@ -74,7 +74,7 @@ class FinishFeature(QObject):
             self.window.show_error(NO_DRAFT)
             return None
         try:
-            info = draft_info(path)
+            info = finishable(path)
         except DraftError as error:
             self.offer_rerun(path, str(error))
             return None

@@ -90,7 +90,7 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
             saved = _as_seen(job, image)  # inpaint/outpaint: the picture on the canvas, not the raw frame
             path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir)
             if path and engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for the full VAE
-                from desktop.worker.finish_jobs import keep_draft_latents
+                from desktop.engine.draft_latents import keep_draft_latents
 
                 problem = keep_draft_latents(engine, images, index, path, params)
                 if problem:
