@@ -143,6 +143,7 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
         return _fail(str(error), 1)
     print(f"Loaded on {loaded.placement} in {loaded.seconds:.1f} s: {loaded.reason}", file=sys.stderr)
     start = time.perf_counter()
+    upscalers: list = []  # the hires fix's upscaler, for its name and hash in the metadata
 
     def on_progress(step: int, total: int) -> None:
         elapsed = time.perf_counter() - start
@@ -153,22 +154,27 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
         if params.hires_scale:
             from desktop.commands.upscale import generate_hires_headless
 
-            images = generate_hires_headless(engine, params, on_progress, addons)
+            images = generate_hires_headless(engine, params, on_progress, addons, upscalers)
         else:
             images = engine.generate(params, on_progress=on_progress, addons=addons,
                                      on_status=lambda text: print(text, file=sys.stderr))
     except ValueError as error:  # a LoRA made for another family, or one that matches no layer
         return _fail(str(error))
     seconds = time.perf_counter() - start
+    recorded, record_extra = addons.recorded, {}
+    if upscalers:
+        from desktop.core.hires_record import with_upscaler
+
+        recorded, record_extra = with_upscaler(recorded, params.hires_upscaler, upscalers[0].sha256)
     try:
-        path = save_generation(images[0], addons.recorded, out.parent, model_name=entry.name, seconds=seconds,
-                               path=out, c2pa_key_dir=c2pa_key_dir)
+        path = save_generation(images[0], recorded, out.parent, model_name=entry.name, seconds=seconds,
+                               path=out, c2pa_key_dir=c2pa_key_dir, extra=record_extra)
     except OSError as error:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     if engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for `main.py finish`
         from desktop.engine.draft_latents import keep_draft_latents
 
-        problem = keep_draft_latents(engine, images[:1], 0, str(path), addons.recorded)
+        problem = keep_draft_latents(engine, images[:1], 0, str(path), recorded)
         print(problem or f"Kept its latents: `finish {path}` decodes it with the full VAE", file=sys.stderr)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")
     return 0

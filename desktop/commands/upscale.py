@@ -204,13 +204,17 @@ def missing_hires_upscaler(name: str) -> str:
             f"{', '.join(upscaler_names(folders))}")
 
 
-def generate_hires_headless(engine, params, on_progress, addons) -> list:
+def generate_hires_headless(engine, params, on_progress, addons, loaded: list | None = None) -> list:
+    """The hires fix's images; the upscaler it ran (if any) is appended to `loaded`, for the metadata."""
     from desktop.engine.hires import generate_hires
     from desktop.engine.upscaler import load_upscaler
 
     folders, cache_dir, config_dir = model_folders()
 
     def load(name: str):
-        return load_upscaler(name, folders, cache_dir, trust=trust_list(config_dir), say=say)
+        upscaler = load_upscaler(name, folders, cache_dir, trust=trust_list(config_dir), say=say)
+        if loaded is not None:
+            loaded.append(upscaler)
+        return upscaler
 
     return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, addons=addons, on_status=say)

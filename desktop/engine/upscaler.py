@@ -24,7 +24,8 @@ import numpy as np
 import torch
 
 from desktop.core.messages import JobCancelled
-from desktop.core.pickle_files import PICKLE_SUFFIXES, TrustList, file_sha256, looks_like_pickle, refusal_message
+from desktop.core.file_hashes import cached_sha256
+from desktop.core.pickle_files import PICKLE_SUFFIXES, TrustList, looks_like_pickle, refusal_message
 from desktop.core.upscalers import DEFAULT_OVERLAP, DEFAULT_TILE, UPSCALE_FOLDERS, BuiltinUpscaler, UpscaleError, builtin, upscaler_files
 
 SPANDREL_INSTALL = "pip install --no-deps spandrel==0.4.2 einops (scripts/setup.sh does it)"
@@ -209,7 +210,7 @@ def load_upscaler(ref: str, models_dirs: list[Path], cache_dir: Path, *, trust: 
         device = pick_device()[0]
     dtype = torch.float16 if device != "cpu" and descriptor.supports_half else torch.float32
     descriptor.to(device).to(dtype).eval()
-    return LoadedUpscaler(model.name if model else path.stem, str(path), file_sha256(path),
+    return LoadedUpscaler(model.name if model else path.stem, str(path), cached_sha256(path),
                           descriptor.architecture.name, int(descriptor.scale), descriptor, device, dtype)
 
 

@@ -85,10 +85,17 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         seconds = time.perf_counter() - start
         model_name = engine.loaded.name
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
+        record_extra: dict = {}
+        if params.hires_scale:  # the upscaler's name and hash (A1111 text and Atelier's record)
+            from desktop.core.hires_record import with_upscaler
+            from desktop.worker.upscale_jobs import hires_upscaler_hash
+
+            recorded, record_extra = with_upscaler(recorded, params.hires_upscaler,
+                                                   hires_upscaler_hash(context, params.hires_upscaler))
         for index, image in enumerate(images):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
             saved = _as_seen(job, image)  # inpaint/outpaint: the picture on the canvas, not the raw frame
-            path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir)
+            path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir, record_extra)
             if path and engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for the full VAE
                 from desktop.engine.draft_latents import keep_draft_latents
 
@@ -135,14 +142,15 @@ def _choose_decoder(context: JobContext, engine, job: GenerateJob) -> None:
     engine.set_fast_decode(taesd.path if taesd else None)
 
 
-def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key_dir: str = "") -> tuple[str, str]:
+def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key_dir: str = "",
+          extra: dict | None = None) -> tuple[str, str]:
     """Save with metadata; a failure (full disk, no permission) is reported, and the image kept."""
     from desktop.core.outputs import save_generation
 
     try:
         key_dir = Path(c2pa_key_dir) if c2pa_key_dir else None
         return str(save_generation(image, params, folder, model_name=model_name, seconds=seconds,
-                                   c2pa_key_dir=key_dir)), ""
+                                   c2pa_key_dir=key_dir, extra=extra)), ""
     except OSError as error:
         return "", f"could not save the image in {folder}: {error.strerror or error}. It is kept on the canvas."
 

@@ -67,9 +67,20 @@ def run_hires(context: JobContext, engine, params, addons, on_progress, on_previ
     folders = [Path(p) for p in job.upscale_dirs]
 
     def load(name: str):
+        kept = context.resources.get(UPSCALER_KEY)  # the last upscaler stays loaded, as for Image > Upscale
+        if kept is not None and kept[0] == name:
+            return kept[1]
         trust = TrustList(job.trust_file) if job.trust_file else None  # pickles the user allowed, per file
-        return load_upscaler(name, folders, Path(job.cache_dir), trust=trust,
-                             say=lambda text: context.emit(Status(text)))
+        upscaler = load_upscaler(name, folders, Path(job.cache_dir), trust=trust,
+                                 say=lambda text: context.emit(Status(text)))
+        context.resources[UPSCALER_KEY] = (name, upscaler)
+        return upscaler
 
     return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, on_preview=on_preview,
                           cancel=context.cancel, addons=addons, on_status=lambda text: context.emit(Status(text)))
+
+
+def hires_upscaler_hash(context: JobContext, name: str) -> str:
+    """The SHA-256 of the upscaler a hires fix just ran (kept by run_hires); "" for Latent and resamplers."""
+    kept = context.resources.get(UPSCALER_KEY)
+    return kept[1].sha256 if kept is not None and kept[0] == name else ""
