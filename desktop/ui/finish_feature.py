@@ -25,6 +25,7 @@ from desktop.core.metadata import format_a1111_parameters
 MENU = "&Image"
 ACTION_TEXT = "Finish with &Full VAE"
 SHORTCUT = "Ctrl+Shift+F"
+KEEP_TARGETS = 64  # drafts of this session whose canvas area is remembered (a finish of an older one opens as a layer)
 NO_DRAFT = ("No draft to finish: generate with Fast mode on (TAESD decode), or select a draft in the gallery, "
             "then Image > Finish with Full VAE")
 
@@ -64,6 +65,8 @@ class FinishFeature(QObject):
         target = self.controller.targets.get(result.job_id)  # still there: the job's Done comes after its images
         if target is not None:
             self.draft_targets[result.path] = target
+            while len(self.draft_targets) > KEEP_TARGETS:  # the oldest first: a closed canvas is let go
+                del self.draft_targets[next(iter(self.draft_targets))]
 
     # ------------------------------------------------------------------ finishing
     @Slot()
