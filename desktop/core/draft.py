@@ -15,6 +15,7 @@ recorded parameters. This module reads that header as JSON (safetensors' header 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 from dataclasses import dataclass, field
@@ -100,8 +101,11 @@ def draft_info(image_path: str | Path) -> DraftInfo:
                      meta.get("family", ""), params, meta.get("decoder", ""))
 
 
-def finishable(image_path: str | Path) -> DraftInfo:
-    """draft_info, checked: the draft is there, unchanged since its latents were kept, its model installed."""
+def finishable(image_path: str | Path, model_path: str = "") -> DraftInfo:
+    """draft_info, checked: the draft is there, unchanged since its latents were kept, its model installed.
+
+    model_path: where that model is now, when it moved (the app finds it by name among the installed ones).
+    """
     from desktop.core.pickle_files import file_sha256
 
     draft = Path(image_path)
@@ -111,6 +115,8 @@ def finishable(image_path: str | Path) -> DraftInfo:
     if info.image_sha256 and file_sha256(draft) != info.image_sha256:
         raise DraftError(f"{draft.name} was changed since it was made, so its saved latents no longer match it: "
                          "re-run it with the same seed and the full VAE instead")
+    if model_path:
+        info = dataclasses.replace(info, model_path=model_path)
     if not Path(info.model_path).exists():
         raise DraftError(f"the model that made {draft.name} ({info.model_name}) is no longer at "
                          f"{info.model_path}: install it again to finish this draft")
@@ -147,3 +153,4 @@ class FinishJob:
     c2pa_key_dir: str = ""
     job_id: int = field(default_factory=next_job_id)
     label: str = "Finishing with the full VAE"
+    model_path: str = ""  # the draft's model where it is now, when it is no longer where the draft says

@@ -18,7 +18,7 @@ from PySide6.QtWidgets import QMessageBox
 
 from desktop.core.canvas_inputs import add_result
 from desktop.core.document import EditError
-from desktop.core.draft import FINISHED_KEY, DraftError, FinishJob, finishable, has_latents, rerun_params
+from desktop.core.draft import FINISHED_KEY, DraftError, FinishJob, draft_info, finishable, has_latents, rerun_params
 from desktop.core.messages import Failed, ImageResult
 from desktop.core.metadata import format_a1111_parameters
 
@@ -77,11 +77,12 @@ class FinishFeature(QObject):
             self.window.show_error(NO_DRAFT)
             return None
         try:
-            info = finishable(path)
+            info = finishable(path, self._moved_model(path))
         except DraftError as error:
             self.offer_rerun(path, str(error))
             return None
-        job = FinishJob(str(path), info.params, c2pa_key_dir=self.controller.job_options.get("c2pa_key_dir", ""))
+        job = FinishJob(str(path), info.params, c2pa_key_dir=self.controller.job_options.get("c2pa_key_dir", ""),
+                        model_path=info.model_path)
         if not self.controller.client.accepts(job):  # a ComfyUI server has neither the latents nor this job
             self.window.show_error("Finishing a draft runs on this computer: choose This computer in "
                                    "Settings > Image Engine, then finish it again")
@@ -90,6 +91,17 @@ class FinishFeature(QObject):
         handle.message.connect(lambda message, draft=str(path): self._on_message(draft, message))
         self.window.show_status(f"Finishing {path} with the full VAE…")
         return handle
+
+    def _moved_model(self, path: str) -> str:
+        """The draft's model found by name among the installed ones when it is no longer where the draft says."""
+        try:
+            info = draft_info(path)
+        except DraftError:
+            return ""  # finishable says why
+        if Path(info.model_path).exists():
+            return ""
+        entry = self.prompt.find_model(info.model_name)
+        return entry.path if entry is not None else ""
 
     def _on_message(self, draft: str, message) -> None:
         if isinstance(message, ImageResult):

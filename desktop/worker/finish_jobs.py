@@ -25,7 +25,7 @@ def make_finish_handler(outputs_dir: Callable[[], Path]):
 
         job: FinishJob = context.job
         draft = Path(job.draft_path)
-        info = finishable(draft)
+        info = finishable(draft, job.model_path)
         latents = load_latents(latents_path(draft))
         engine = _load(context, info.model_path, info.family, info.params.width, info.params.height)
         context.emit(Status(f"Decoding {draft.name} with {info.model_name}'s full VAE…"))

@@ -7,6 +7,7 @@ image the same job (same seed, steps, recipe) makes when it decodes with the ful
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 from PIL import Image
@@ -67,12 +68,18 @@ def test_a_finish_loads_the_drafts_model_and_refuses_a_changed_draft(qtbot, work
                                                                     tmp_path):
     addons = (ModelEntry("taesd", str(tiny_taesd), TAESD),)
     params = GenerationParams(prompt="dunes", width=64, height=64, steps=2, seed=5, vae="taesd")
+    model = shutil.copytree(tiny_sd15, tmp_path / "models" / "dunes-model")
     recorder = Recorder(worker)
-    draft_id = worker.submit(GenerateJob(params, str(tiny_sd15), addons=addons))
+    draft_id = worker.submit(GenerateJob(params, str(model), addons=addons))
     wait_terminal(qtbot, recorder, draft_id)
     draft = _result(recorder, draft_id)
     worker.resources["image_engine"].unload()  # "another model loaded", or a fresh start of the app
-    finish_id = worker.submit(FinishJob(draft.path, draft.params))
+    moved = model.rename(tmp_path / "models" / "moved-model")  # the user reorganised the models folder
+    lost = worker.submit(FinishJob(draft.path, draft.params))
+    wait_terminal(qtbot, recorder, lost)
+    [failed] = recorder.terminal(lost)
+    assert isinstance(failed, Failed) and "is no longer at" in failed.message
+    finish_id = worker.submit(FinishJob(draft.path, draft.params, model_path=str(moved)))  # found by name, moved
     wait_terminal(qtbot, recorder, finish_id)
     assert any(isinstance(m, Loading) for m in recorder.of(finish_id)) and _result(recorder, finish_id).path
 
