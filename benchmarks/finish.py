@@ -20,7 +20,7 @@ from pathlib import Path
 
 from benchmarks.figures import Context, Figure, median, report_child, run_child
 
-KEYS = ("finish_512_s", "finish_cost_ratio", "finish_vs_full_ratio", "draft_vs_full_ratio")
+KEYS = ("finish_512_s", "finish_cost_ratio", "finish_vs_full_ratio", "draft_vs_full_ratio", "finish_decode_s")
 
 
 def child(model: str, lora: str, taesd: str, size: int, repeats: int) -> dict:
@@ -46,13 +46,16 @@ def child(model: str, lora: str, taesd: str, size: int, repeats: int) -> dict:
             raise RuntimeError(f"the finish made no picture: {driver.failure}")
         return run.wall_s
 
-    out: dict = {"draft_s": [], "finish_s": [], "full_s": []}
+    lane: list = []  # ImageResult.seconds: the lane's own time (steps and decode; a finish: its decode)
+    driver.atelier.controller.image_ready.connect(lambda result: lane.append(result.seconds))
+    out: dict = {key: [] for key in ("draft_s", "finish_s", "full_s", "draft_lane_s", "finish_lane_s", "full_lane_s")}
     for index in range(repeats):
-        draft = driver.generate(params).wall_s
+        out["draft_s"].append(driver.generate(params).wall_s)
+        out["draft_lane_s"].append(lane[-1])
         jobs = [("finish_s", finish), ("full_s", lambda: driver.generate(full).wall_s)]
         for key, job in (jobs if index % 2 == 0 else jobs[::-1]):  # order flipped each round
             out[key].append(job())
-        out["draft_s"].append(draft)
+            out[key.replace("_s", "_lane_s")].append(lane[-1])
     driver.close()
     shutil.rmtree(home, ignore_errors=True)
     return out
@@ -70,11 +73,14 @@ def run(ctx: Context) -> dict:
     if not (taesd / ".complete").exists():
         build_taesd_size(taesd)
         (taesd / ".complete").write_text("built by benchmarks\n")
-    repeats = 2
+    repeats = 3
     r = run_child("finish", [str(model), str(lora), str(taesd), str(size), str(repeats)], timeout=3600)
     draft, finish, full = median(r["draft_s"]), median(r["finish_s"]), median(r["full_s"])
     what = f"{size}x{size}, {'tiny SD1.5-layout model' if ctx.quick else 'SD 1.5-size pipeline (random weights)'}"
-    times = "; ".join(f"{k} {', '.join(f'{v:.1f}' for v in r[k])} s" for k in ("draft_s", "finish_s", "full_s"))
+    times = "; ".join(f"{k} {', '.join(f'{v:.1f}' for v in r[k])} s" for k in
+                      ("draft_s", "finish_s", "full_s", "draft_lane_s", "finish_lane_s", "full_lane_s"))
+    vae = median(r["finish_lane_s"])  # the full VAE decode alone, timed on the lane
+    taesd_share = (median(r["full_lane_s"]) - median(r["draft_lane_s"])) / vae  # (VAE - TAESD) / VAE
     return {
         "finish_512_s": Figure(finish, unit="s", samples=r["finish_s"], target="report",
                                how=f"Image > Finish with Full VAE pressed -> the final on the canvas (saved PNG "
@@ -87,6 +93,10 @@ def run(ctx: Context) -> dict:
         "draft_vs_full_ratio": Figure(draft / full, unit="x", target="report",
                                       how="draft (TAESD) / the same recipe with the full VAE: what TAESD saves on "
                                       "every draft"),
+        "finish_decode_s": Figure(vae, unit="s", samples=r["finish_lane_s"], target="report",
+                                  how="the finish's full VAE decode alone (lane time, ImageResult.seconds); "
+                                  f"(full-VAE job - draft) / this = {taesd_share:.2f}, i.e. TAESD costs about "
+                                  f"{max(0.0, 1 - taesd_share):.2f} of the VAE's time, lane medians"),
     }
 
 
