@@ -8,6 +8,7 @@ decode, and the pipeline stays usable (facts.md).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -29,6 +30,7 @@ from desktop.engine.device import describe, pick_device
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
 from desktop.engine.schedulers import make_scheduler
+from desktop.engine.steering import SteeringInputs, SteeringModels, SteeringPlan
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,7 @@ class ImageEngine:
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
+        self.steering = SteeringModels()  # ControlNets, depth and IP-Adapter models kept for the next image
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -178,6 +181,7 @@ class ImageEngine:
             return
         self._pipes.clear()
         self._vae = None
+        self.steering.clear()
         self.loaded = None
         gc.unfreeze()
         gc.collect()
@@ -232,18 +236,23 @@ class ImageEngine:
         mask=None,
         addons: Addons | Sequence[ModelEntry] = (),
         on_status: StatusFn | None = None,
+        steering: SteeringInputs | None = None,
     ) -> list:
         """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run.
 
         addons: the LoRA/VAE/TAESD files the user has (to resolve params.loras, `<lora:...>` tags and
         params.vae by name), or an Addons already resolved. LoraError / CheckpointError say what is wrong.
+        steering: the images of params.controls / references / regions and the models they name
+        (desktop/engine/steering.py); a missing or wrong-family model raises SteeringModelError (a ValueError).
         """
         if self.loaded is None:
             raise ModelLoadError("no model is loaded: choose a model first")
         if not isinstance(addons, Addons):
             addons = resolve_addons(params, addons)
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
-        pipe = self._pipe_for(mode)
+        plan = SteeringPlan.make(self.steering, self._pipes["txt2img"], self.loaded.family, params, mode, steering,
+                                 mask if mode == "inpaint" else None)
+        pipe = plan.pipe or self._pipe_for(mode)
         pipe.scheduler = make_scheduler(params.scheduler, self._base_scheduler_config)
         family = self.loaded.family
         cancel = cancel or threading.Event()
@@ -284,8 +293,14 @@ class ImageEngine:
                 call.update(mask_image=mask.convert("L").resize((params.width, params.height)),
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
-        # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
-        with addons_applied(pipe, addons, self._load_vae), torch.inference_mode():
+        # LoRA and IP-Adapter layers are created outside inference mode: they are parameters, removed afterwards
+        with addons_applied(pipe, addons, self._load_vae), plan.loaded(pipe, self.steering, family) as references, \
+                contextlib.ExitStack() as regions, torch.inference_mode():
+            call.update(references)
+            call.update(plan.arguments(pipe, addons.prompt, params.negative_prompt, regions))
+            for key in ("prompt", "negative_prompt"):
+                if key in call and call[key] is None:
+                    del call[key]  # replaced by the A1111-style embeddings
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
             if fast or half_vae:

@@ -1,0 +1,186 @@
+"""Control layers (ControlNet) through the engine, against tiny real ControlNets loaded by the app's loader."""
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from desktop.core.checkpoint_files import file_entry
+from desktop.core.messages import JobCancelled
+from desktop.core.models import identify_folder
+from desktop.core.params import GenerationParams
+from desktop.core.steering import ControlSpec
+from desktop.engine.control import SteeringModelError
+from desktop.engine.pipeline import ImageEngine
+from desktop.engine.steering import steering_inputs
+
+PARAMS = GenerationParams(prompt="a red fox", negative_prompt="blurry", width=64, height=64, steps=3, seed=11,
+                          scheduler="Euler")
+
+
+def picture(seed: int = 0) -> Image.Image:
+    """A structured test picture: a bright disc and a bar on a gradient."""
+    ys, xs = np.mgrid[0:64, 0:64]
+    rgb = np.stack([xs * 4, ys * 4, (xs + ys) * 2], axis=2).astype(np.uint8)
+    rgb[(xs - 24 - seed) ** 2 + (ys - 30) ** 2 < 120] = 255
+    rgb[40:46, 8:56] = 0
+    return Image.fromarray(rgb)
+
+
+def pixels(image):
+    return np.asarray(image.convert("RGB")).astype(int)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_sd15):
+    engine = ImageEngine()
+    engine.load(tiny_sd15)
+    return engine
+
+
+@pytest.fixture(scope="module")
+def controlnet_entry(tiny_controlnet):
+    return identify_folder(tiny_controlnet, "tiny-canny", "models folder")
+
+
+def control(entry, image=None, **spec):
+    spec = ControlSpec(**{"type": "canny", "model": entry.name, "preprocess": False, **spec})
+    return PARAMS.replace(controls=(spec,)), steering_inputs(controls=[image or picture()], models=[entry])
+
+
+def test_the_engine_gives_a_plain_diffusers_controlnet_call_s_pixels(engine, tiny_sd15, tiny_controlnet,
+                                                                      controlnet_entry):
+    from diffusers import ControlNetModel, EulerDiscreteScheduler, StableDiffusionControlNetPipeline
+
+    params, inputs = control(controlnet_entry, weight=0.8, start=0.0, end=0.7)
+    ours = pixels(engine.generate(params, steering=inputs)[0])
+    plain = StableDiffusionControlNetPipeline.from_pretrained(
+        tiny_sd15, controlnet=ControlNetModel.from_pretrained(tiny_controlnet, local_files_only=True),
+        local_files_only=True, safety_checker=None)
+    plain.scheduler = EulerDiscreteScheduler.from_config(plain.scheduler.config)
+    plain.set_progress_bar_config(disable=True)
+    if engine._pipes["txt2img"].unet.conv_in.weight.is_contiguous(memory_format=torch.channels_last):
+        for module in (plain.unet, plain.vae, plain.controlnet):  # the engine's CPU layout, same arithmetic
+            module.to(memory_format=torch.channels_last)
+    theirs = pixels(plain(prompt="a red fox", negative_prompt="blurry", image=picture(), width=64, height=64,
+                          num_inference_steps=3, controlnet_conditioning_scale=0.8, control_guidance_start=0.0,
+                          control_guidance_end=0.7, generator=torch.Generator().manual_seed(11)).images[0])
+    assert np.abs(ours - theirs).max() <= 1  # oneDNN may pick another kernel from one call to the next
+
+
+def test_weight_zero_or_switched_off_is_exactly_the_image_without_control(engine, controlnet_entry):
+    without = pixels(engine.generate(PARAMS)[0])
+    for spec in ({"weight": 0.0}, {"enabled": False}, {"start": 0.5, "end": 0.5}):
+        params, inputs = control(controlnet_entry, **spec)
+        assert np.array_equal(pixels(engine.generate(params, steering=inputs)[0]), without)
+    params, inputs = control(controlnet_entry, weight=1.0)
+    assert np.abs(pixels(engine.generate(params, steering=inputs)[0]) - without).max() > 10
+
+
+def test_two_controls_run_as_a_multicontrolnet_with_their_own_weights_and_ranges(engine, controlnet_entry):
+    specs = (ControlSpec("canny", controlnet_entry.name, 1.0, 0.0, 1.0, preprocess=True),
+             ControlSpec("scribble", controlnet_entry.name, 0.5, 0.2, 0.8))
+    inputs = steering_inputs(controls=[picture(), picture(8).convert("RGBA")], models=[controlnet_entry])
+    one = pixels(engine.generate(PARAMS.replace(controls=specs[:1]), steering=steering_inputs(
+        controls=[picture()], models=[controlnet_entry]))[0])
+    both = pixels(engine.generate(PARAMS.replace(controls=specs), steering=inputs)[0])
+    assert type(engine.steering.control_pipes[next(iter(engine.steering.control_pipes))].controlnet).__name__ \
+        == "MultiControlNetModel"
+    assert np.abs(both - one).max() > 3
+
+
+@pytest.mark.parametrize("mode", ["img2img", "inpaint", "outpaint"])
+def test_control_works_in_every_mode_and_streams_previews(engine, controlnet_entry, mode):
+    params, inputs = control(controlnet_entry)
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (16, 16, 48, 48))
+    previews = []
+    image = engine.generate(params.replace(mode=mode, strength=0.8), steering=inputs, init_image=picture(3),
+                            mask=mask, on_preview=lambda step, preview: previews.append(step))[0]
+    plain = engine.generate(params.replace(mode=mode, strength=0.8, controls=()), init_image=picture(3), mask=mask)[0]
+    assert image.size == (64, 64) and previews
+    assert np.abs(pixels(image) - pixels(plain)).max() > 3
+    kind = "Img2Img" if mode == "img2img" else "Inpaint"
+    assert any(type(p).__name__ == f"StableDiffusionControlNet{kind}Pipeline"
+               for p in engine.steering.control_pipes.values())
+
+
+def test_inpaint_control_reads_the_holes_as_minus_one(engine, controlnet_entry):
+    spec = ControlSpec("inpaint", controlnet_entry.name)
+    layer = picture().convert("RGBA")
+    layer.putalpha(Image.new("L", (64, 64), 255).crop((0, 0, 64, 64)))
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 64))
+    params = PARAMS.replace(mode="inpaint", strength=1.0, controls=(spec,))
+    plan_images = []
+    from desktop.engine.steering import SteeringPlan
+
+    plan = SteeringPlan.make(engine.steering, engine._pipes["txt2img"], engine.loaded.family, params, "inpaint",
+                             steering_inputs(controls=[layer], models=[controlnet_entry]), mask)
+    plan_images.append(plan.control_images[0])
+    tensor = plan_images[0]
+    assert tensor.shape == (1, 3, 64, 64) and (tensor[..., :32] == -1).all() and (tensor[..., 32:] >= 0).all()
+
+
+def test_cancel_with_a_control_returns_within_a_step(engine, controlnet_entry):
+    params, inputs = control(controlnet_entry)
+    cancel, seen = threading.Event(), []
+
+    def on_progress(step, total):
+        seen.append(step)
+        if step == 1:
+            cancel.set()
+
+    with pytest.raises(JobCancelled):
+        engine.generate(params.replace(steps=10), steering=inputs, cancel=cancel, on_progress=on_progress)
+    assert seen == [1]
+
+
+def test_sdxl_controlnet_steers_an_sdxl_model_and_is_refused_on_sd15(engine, tiny_sdxl, tiny_controlnet_xl):
+    entry = identify_folder(tiny_controlnet_xl, "tiny-xl-canny", "models folder")
+    assert entry.family == "SDXL"
+    params, inputs = control(entry, weight=1.0)
+    with pytest.raises(SteeringModelError, match="made for SDXL models; the loaded model is SD 1.x"):
+        engine.generate(params, steering=inputs)
+    xl = ImageEngine()
+    xl.load(tiny_sdxl)
+    steered = pixels(xl.generate(params.replace(steps=2), steering=inputs)[0])
+    assert not np.array_equal(steered, pixels(xl.generate(PARAMS.replace(steps=2))[0]))
+    assert type(xl.steering.control_pipes[next(iter(xl.steering.control_pipes))]).__name__ == \
+        "StableDiffusionXLControlNetPipeline"
+
+
+def test_a_missing_controlnet_is_named_with_the_ones_installed(engine, controlnet_entry):
+    params, inputs = control(controlnet_entry)
+    with pytest.raises(SteeringModelError, match="no ControlNet named 'depth-xl'; installed: tiny-canny"):
+        engine.generate(params.replace(controls=(ControlSpec("canny", "depth-xl"),)), steering=inputs)
+
+
+@pytest.mark.parametrize("layout", ["diffusers", "ldm"])
+def test_single_file_controlnets_load_offline_with_the_shipped_skeleton(engine, tiny_controlnet, tmp_path,
+                                                                        monkeypatch, layout):
+    from diffusers import ControlNetModel
+    from safetensors.torch import save_file
+
+    from desktop.engine import single_file
+    from desktop.engine.ldm_layout import controlnet_to_ldm
+
+    model = ControlNetModel.from_pretrained(tiny_controlnet, local_files_only=True)
+    state = model.state_dict() if layout == "diffusers" else controlnet_to_ldm(model.state_dict(), model.config)
+    path = save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "tiny-canny.safetensors")) or \
+        tmp_path / "tiny-canny.safetensors"
+    skeletons = tmp_path / "model_configs"  # the tiny model's config stands in for the shipped SD 1.5 skeleton
+    (skeletons / "controlnet_sd15").mkdir(parents=True)
+    (skeletons / "controlnet_sd15" / "config.json").write_text((Path(tiny_controlnet) / "config.json").read_text())
+    monkeypatch.setattr(single_file, "RESOURCES", skeletons)
+    entry = file_entry(path, "models folder")
+    assert entry.kind == "ControlNet" and entry.usable
+    folder_params, folder_inputs = control(identify_folder(tiny_controlnet, "tiny-canny", "x"))
+    file_params, file_inputs = control(entry)
+    engine.steering.clear()
+    from_file = pixels(engine.generate(file_params, steering=file_inputs)[0])
+    from_folder = pixels(engine.generate(folder_params, steering=folder_inputs)[0])
+    assert np.abs(from_file - from_folder).max() <= 1
