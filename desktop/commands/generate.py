@@ -25,7 +25,22 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
+    parser.add_argument("--control", action="append", default=[], metavar="TYPE:IMAGE[:MODEL[:WEIGHT[:START:END]]]",
+                        help="steer with a ControlNet (repeatable); TYPE: " + ", ".join(_control_types())
+                        + "; the image must have the output's size")
+    parser.add_argument("--control-as-is", action="store_true",
+                        help="the --control images already are the maps (edges, depth, pose): no preprocessing")
+    parser.add_argument("--reference", action="append", default=[], metavar="IMAGE:MODEL[:WEIGHT]",
+                        help="a reference image through an IP-Adapter (repeatable)")
+    parser.add_argument("--region", action="append", default=[], metavar="MASK_IMAGE:PROMPT",
+                        help="a prompt for the white area of a mask of the output's size (repeatable)")
     parser.add_argument("--out", required=True, help="where to write the PNG")
+
+
+def _control_types() -> tuple[str, ...]:
+    from desktop.core.control_types import type_names
+
+    return type_names()
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -83,13 +98,20 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
-    return _generate(entry, params, out, entries)
+    from desktop.commands.steering_args import SteeringArgError, parse_steering
+
+    try:
+        params, images = parse_steering(args, params, entries, entry.family)
+    except SteeringArgError as error:
+        return _fail(str(error))
+    return _generate(entry, params, out, entries, images)
 
 
-def _generate(entry, params, out: Path, entries=()) -> int:
+def _generate(entry, params, out: Path, entries=(), images=((), (), ())) -> int:
     from desktop.core.outputs import save_generation
     from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
+    from desktop.engine.steering import steering_inputs
 
     try:
         addons = resolve_addons(params, entries)  # a LoRA or VAE name that is not there: before the slow load
@@ -110,8 +132,9 @@ def _generate(entry, params, out: Path, entries=()) -> int:
         print(f"step {step}/{total}  {elapsed:.1f} s elapsed, {left:.1f} s left", file=sys.stderr, flush=True)
 
     try:
+        steering = steering_inputs(*images, models=entries) if any(images) else None
         images = engine.generate(params, on_progress=on_progress, addons=addons,
-                                 on_status=lambda text: print(text, file=sys.stderr))
+                                 on_status=lambda text: print(text, file=sys.stderr), steering=steering)
     except ValueError as error:  # a LoRA made for another family, or one that matches no layer
         return _fail(str(error))
     seconds = time.perf_counter() - start

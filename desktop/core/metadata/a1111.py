@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from desktop import __version__
-from desktop.core.metadata import samplers
+from desktop.core.metadata import controlnet, samplers
 from desktop.core.metadata.coerce import MAX_PROMPT, MAX_TEXT, as_float, as_int
 from desktop.core.metadata.info import GenerationInfo
 from desktop.core.params import GenerationParams
@@ -53,6 +53,7 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    pairs += controlnet.unit_pairs(params)  # control layers and references, as sd-webui-controlnet writes them
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
@@ -150,6 +151,9 @@ def parse(text: str) -> GenerationInfo:
     for name, raw, parsed in (("seed", seed, as_int(seed)), ("steps", steps, as_int(steps)), ("CFG scale", cfg, as_float(cfg))):
         if raw is not None and parsed is None:
             notes.append(f"{name} {raw[:40]!r} is not a number")
+    units = controlnet.pop_units(values, split_pairs)
+    if units:
+        extra["controlnet"] = units
     model, sampler = values.pop("Model", None), values.pop("Sampler", None)
     extra.update({key: value[:MAX_PROMPT] for key, value in values.items()})
     return GenerationInfo(
