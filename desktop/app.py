@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.core.models import discover_models, resolve_model
+from desktop.core.models import STEERING_KINDS, discover_models, resolve_model
 from desktop.core.paths import AppPaths, hf_cache_dir
 from desktop.core.settings import Settings
 
@@ -55,6 +55,11 @@ class Atelier:
         from desktop.ui.chat.chat_feature import ChatFeature  # chat dock (right), its canvas actions, Enhance
 
         self.chat = ChatFeature(self.window, self.worker, self.chat_store, self.settings)
+        from desktop.ui.canvas.steering_feature import SteeringFeature  # control layers, references, regions
+        from desktop.worker.client import LocalClient
+
+        self.steering = SteeringFeature(self.window, self.workspace, LocalClient(self.worker, self.window),
+                                        self.controller, self.window.prompt_panel)
         self._restore_panel()
         self.extra_model: str | None = model
         from desktop.ui.models_feature import ModelsFeature  # Models window, model-file drops, imports, downloads
@@ -113,6 +118,7 @@ class Atelier:
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
+        self.controller.steering_models = tuple(e for e in entries if e.kind in STEERING_KINDS)
         self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)

@@ -18,6 +18,7 @@ from desktop.core.events import Signal
 from desktop.core.geometry import Rect
 from desktop.core.history import History
 from desktop.core.image_io import ImageLoadError, check_image_size
+from desktop.core.steering import ControlSpec, ReferenceSpec, RegionSpec
 
 MASK = "mask"  # the paint target that names the inpaint mask instead of a layer
 
@@ -57,6 +58,8 @@ class Layer:
     opacity: float = 1.0
     parameters: str = ""  # how a generated layer was made (AUTOMATIC1111 text), for export metadata
     id: str = field(default_factory=new_layer_id)
+    # a steering role (desktop/core/steering.py): control layer, reference image or regional prompt; None: picture
+    steering: ControlSpec | ReferenceSpec | RegionSpec | None = None
 
     def __post_init__(self) -> None:
         pixels = self.pixels
@@ -64,6 +67,8 @@ class Layer:
             self.pixels = as_rgba(pixels)
         self.opacity = float(min(max(self.opacity, 0.0), 1.0))
         self.x, self.y = int(self.x), int(self.y)
+        if self.steering is not None and not isinstance(self.steering, (ControlSpec, ReferenceSpec, RegionSpec)):
+            raise EditError(f"a layer's steering role must be a control, reference or region, got {self.steering!r}")
 
     @classmethod
     def blank(cls, name: str, width: int, height: int, color=(0, 0, 0, 0), x: int = 0, y: int = 0) -> "Layer":
@@ -86,7 +91,8 @@ class Layer:
 
     def copy(self, name: str | None = None) -> "Layer":
         """A deep copy with a new id."""
-        return Layer(name or self.name, self.pixels.copy(), self.x, self.y, self.visible, self.opacity, self.parameters)
+        return Layer(name or self.name, self.pixels.copy(), self.x, self.y, self.visible, self.opacity, self.parameters,
+                     steering=self.steering)
 
 
 @dataclass(frozen=True)
@@ -234,9 +240,9 @@ class Document:
         self._changed(Change("layers", layer_id))
 
     def update_layer(self, layer_id: str, **values) -> dict:
-        """Set name, visible, opacity, x, y, pixels or parameters; returns the old values."""
+        """Set name, visible, opacity, x, y, pixels, parameters or steering; returns the old values."""
         layer = self.layer(layer_id)
-        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters"}
+        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters", "steering"}
         unknown = set(values) - allowed
         if unknown:
             raise EditError(f"a layer has no property {', '.join(sorted(unknown))}")

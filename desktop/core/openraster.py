@@ -22,6 +22,7 @@ from desktop.core.atomic import write_atomic
 from desktop.core.document import Document, EditError, Layer, new_layer_id
 from desktop.core.geometry import Rect
 from desktop.core.image_io import ImageLoadError, encode_png, load_image_bytes, pixel_limit
+from desktop.core.steering import SteeringError, spec_from_json, spec_to_json
 
 MIMETYPE = b"image/openraster"
 NAMESPACE = "https://github.com/atelier-app/atelier/ora"
@@ -78,6 +79,8 @@ def write_ora(document: Document, handle: IO[bytes], compress_level: int = 6) ->
                 attributes["selected"] = "true"
             if layer.parameters:
                 attributes[_attr("parameters")] = layer.parameters
+            if layer.steering is not None:  # control layer, reference or region: its settings as JSON
+                attributes[_attr("steering")] = spec_to_json(layer.steering)
             ElementTree.SubElement(stack, "layer", attributes)
             # PNG is already compressed: deflating it again costs time and saves nothing.
             member(src, encode_png(layer.pixels, compress_level), zipfile.ZIP_STORED)
@@ -168,9 +171,20 @@ def _walk(stack, archive, path, out, x, y, visible, opacity) -> None:
             layer = Layer(name, pixels, node_x, node_y, node_visible, node_opacity, node.get(_attr("parameters"), ""))
             if node.get(_attr("id")):
                 layer.id = node.get(_attr("id"))
+            layer.steering = _steering(node.get(_attr("steering")))
             if any(existing.id == layer.id for existing, _ in out):
                 layer.id = new_layer_id()  # a copied file can repeat ids: keep them unique
             out.append((layer, node.get("selected") == "true"))
+
+
+def _steering(text: str | None):
+    """A layer's steering role; one that cannot be read (a newer Atelier's, a damaged file) opens as a plain layer."""
+    if not text:
+        return None
+    try:
+        return spec_from_json(text)
+    except SteeringError:
+        return None
 
 
 def _read_png(archive: zipfile.ZipFile, member: str, what: str) -> np.ndarray:

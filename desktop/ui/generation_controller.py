@@ -25,7 +25,7 @@ from desktop.core.messages import (
     Status,
 )
 from desktop.core.params import GenerationParams
-from desktop.ui.canvas.generation_plan import NO_CANVAS, CanvasJob, prepare
+from desktop.ui.canvas.generation_plan import NO_CANVAS, CanvasJob, prepare, steering
 from desktop.ui.qimage import to_qimage
 
 
@@ -49,6 +49,7 @@ class GenerationController(QObject):
         self.submitted: dict[int, GenerateJob] = {}
         self.results: list[ImageResult] = []
         self.job_options: dict = {}  # GenerateJob fields from the Settings menu (fast_decode, c2pa_key_dir)
+        self.steering_models: tuple = ()  # ControlNets, IP-Adapters, image encoders, depth models (ModelEntry)
         # the worker emits from its thread; a method of this GUI-thread object runs on the GUI thread
         worker.message.connect(self._on_message)
         worker.queue_changed.connect(self._on_queue_changed)
@@ -96,8 +97,9 @@ class GenerationController(QObject):
                 raise EditError(NO_CANVAS)
             document = self.documents.ensure_document(params.width, params.height)
         target, params, init, mask = prepare(document, params)
+        params, pixels = steering(document, target, params)  # control, reference and region layers
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
-                          addons=addons, **self.job_options)
+                          addons=addons + self.steering_models, **self.job_options, **pixels)
         self.targets[job.job_id] = target
         return job
 
