@@ -60,6 +60,7 @@ class Atelier:
 
         self.steering = SteeringFeature(self.window, self.workspace, LocalClient(self.worker, self.window),
                                         self.controller, self.window.prompt_panel)
+        self.gallery.dock.reuse_settings.connect(self.steering.restore)  # layers marked again by name
         self._restore_panel()
         self.extra_model: str | None = model
         from desktop.ui.models_feature import ModelsFeature  # Models window, model-file drops, imports, downloads

@@ -47,6 +47,11 @@ class GalleryController(QObject):
             self.dock.show_error("Reproduce works for text-to-image results: this image was made from a source "
                                  "image on the canvas, which the file does not hold")
             return
+        if params.controls or params.references or params.regions:
+            self.dock.show_error("Reproduce works without steering layers: this image was steered by control, "
+                                 "reference or region layers, whose pixels the file does not hold (Reuse settings "
+                                 "marks them again on the canvas)")
+            return
         job_id = self.controller.submit(params, entry)
         self.reproducing[job_id] = path
         self.window.show_status(f"Reproducing {path}…")

@@ -184,3 +184,44 @@ def test_single_file_controlnets_load_offline_with_the_shipped_skeleton(engine, 
     from_file = pixels(engine.generate(file_params, steering=file_inputs)[0])
     from_folder = pixels(engine.generate(folder_params, steering=folder_inputs)[0])
     assert np.abs(from_file - from_folder).max() <= 1
+
+
+def test_the_shipped_controlnet_skeletons_describe_sd15_and_sdxl_controlnets():
+    import json
+
+    from desktop.core.models import SD1, SDXL, controlnet_family
+    from desktop.engine import single_file
+    from desktop.engine.control import SKELETONS
+
+    for family, folder in SKELETONS.items():
+        config = json.loads((single_file.RESOURCES / folder / "config.json").read_text())
+        assert config["_class_name"] == "ControlNetModel" and controlnet_family(config) == family
+    sd15 = json.loads((single_file.RESOURCES / SKELETONS[SD1] / "config.json").read_text())
+    unet = json.loads((single_file.RESOURCES / "sd15" / "unet" / "config.json").read_text())
+    assert sd15["block_out_channels"] == unet["block_out_channels"] and sd15["cross_attention_dim"] == 768
+    assert json.loads((single_file.RESOURCES / SKELETONS[SDXL] / "config.json").read_text())[
+        "transformer_layers_per_block"] == [1, 2, 10]
+
+
+@pytest.mark.slow
+def test_a_real_size_sd15_controlnet_file_in_the_original_layout_loads_with_the_skeleton(tmp_path, tiny_sd15):
+    """1.4 GB of random weights in A1111's key layout, loaded offline through the shipped skeleton."""
+    import json
+
+    from diffusers import ControlNetModel
+    from safetensors.torch import save_file
+
+    from desktop.engine import single_file
+    from desktop.engine.control import SKELETONS
+    from desktop.engine.ldm_layout import controlnet_to_ldm
+
+    config = json.loads((single_file.RESOURCES / SKELETONS["SD 1.x"] / "config.json").read_text())
+    model = ControlNetModel.from_config(config)
+    path = tmp_path / "control_sd15_random.safetensors"
+    save_file({k: v.contiguous() for k, v in controlnet_to_ldm(model.state_dict(), model.config).items()}, str(path))
+    entry = file_entry(path, "models folder")
+    assert entry.kind == "ControlNet" and entry.family == "SD 1.x"
+    loaded = ControlNetModel.from_single_file(str(path), config=str(single_file.RESOURCES / SKELETONS["SD 1.x"]),
+                                              local_files_only=True)
+    probe = "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight"
+    assert torch.equal(loaded.state_dict()[probe], model.state_dict()[probe])

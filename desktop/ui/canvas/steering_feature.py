@@ -150,6 +150,44 @@ class SteeringFeature(QObject):
             return False
         return self._do(SetLayerSteering(layer.id, None))
 
+    @Slot(object)
+    def restore(self, params) -> list[str]:
+        """Reuse settings: mark the layers the image's controls, references and regions name again.
+
+        A control that read the visible canvas comes back as a new canvas control layer. Returns (and says in
+        the status bar) what could not be restored: no layer of that name on this canvas.
+        """
+        import dataclasses
+
+        document = self.document
+        specs = [*params.controls, *params.references, *params.regions]
+        if not specs:
+            return []
+        if document is None:
+            missing = [f"{ROLE_WORDS[KIND_OF[type(s)]].lower()} {s.layer!r}" for s in specs]
+            self.window.show_error("Reuse settings: open the canvas the image was made on to get its "
+                                   f"{', '.join(missing)} back")
+            return missing
+        missing = []
+        by_name = {layer.name: layer for layer in document.layers}
+        for spec in specs:
+            kind = KIND_OF[type(spec)]
+            role = dataclasses.replace(spec, layer="")
+            if isinstance(spec, ControlSpec) and spec.source == "canvas":
+                layer = Layer.blank(f"Control: {CANVAS_LAYER_NAME.lower()}", document.width, document.height)
+                layer.visible, layer.steering = False, role
+                self._do(AddLayer(layer, label=f"{ROLE_WORDS[kind]}: {short_name(role)}"))
+            elif spec.layer in by_name:
+                self._do(SetLayerSteering(by_name[spec.layer].id, role, label=f"{ROLE_WORDS[kind]}: {short_name(role)}"))
+            else:
+                missing.append(f"{ROLE_WORDS[kind].lower()} {spec.layer or short_name(spec)!r}")
+        if missing:
+            self.window.show_error(f"Reuse settings: no layer of that name on this canvas for the {', '.join(missing)}; "
+                                   "mark a layer with Steer")
+        else:
+            self.window.show_status(f"Reuse settings: {len(specs)} steering layer(s) marked again")
+        return missing
+
     # ------------------------------------------------------------------ the dialog
     def _open(self, kind: str, name: str, spec, target) -> SteeringDialog:
         if self.dialog is not None:
