@@ -78,6 +78,13 @@ def tiny_depth(tiny_models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_pose(tiny_models_dir) -> Path:
+    from desktop.engine import tiny_steering
+
+    return _built(tiny_models_dir, "tiny-pose", tiny_steering.build_pose_estimator)
+
+
+@pytest.fixture(scope="session")
 def tiny_taesd(tiny_models_dir) -> Path:
     from desktop.engine import tiny_models
 

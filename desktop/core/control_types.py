@@ -14,7 +14,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-DEPTH_ESTIMATOR = "depth estimator"  # a discovered model kind (desktop/core/models.py)
+DEPTH_ESTIMATOR = "depth estimator"  # discovered model kinds (desktop/core/models.py)
+POSE_ESTIMATOR = "pose estimator"
 NO_MODULE = "none"  # A1111's module name for an image used as it is
 
 
@@ -27,7 +28,7 @@ class ControlType:
     preprocessor: str  # a key of desktop.core.preprocessors.PREPROCESSORS, or one the engine runs with a model
     a1111_module: str
     model_words: tuple[str, ...]
-    model_kind: str = ""  # the kind of model preprocessing needs, "" when it needs none
+    model_kind: str = ""  # the kind of model preprocessing needs, "" when it needs none (MODEL_HELP says which)
     unsupported: str = ""  # why preprocessing a photo is not available yet (the layer must already be the map)
     hint: str = ""  # what to draw or put on the layer, for the layer dialog
 
@@ -50,14 +51,20 @@ CONTROL_TYPES: tuple[ControlType, ...] = (
                 hint="a photo (a depth model estimates the depth), or a depth map with Preprocess off"),
     ControlType("normal", "Normal map", "normal", "normal_midas", ("normal",), model_kind=DEPTH_ESTIMATOR,
                 hint="a photo (normals from estimated depth), or a normal map with Preprocess off"),
-    ControlType("pose", "Pose", "pose", "openpose", ("openpose", "pose"),
-                unsupported="finding a pose in a photo needs an OpenPose/DWPose annotator, which Atelier cannot run "
-                            "yet: draw or paste an OpenPose skeleton on the layer and turn Preprocess off"),
+    ControlType("pose", "Pose", "pose", "openpose", ("openpose", "pose"), model_kind=POSE_ESTIMATOR,
+                hint="a photo of one person (a ViTPose model finds the skeleton; the whole layer is read as one "
+                     "figure), or OpenPose skeletons with Preprocess off"),
     ControlType("tile", "Tile / blur", "blur", "blur_gaussian", ("tile", "blur"),
                 hint="the picture to keep while adding detail"),
     ControlType("inpaint", "Inpaint", "inpaint", "inpaint_only", ("inpaint",),
                 hint="the picture; the inpaint mask (or the layer's transparent part) is filled"),
 )
+
+# what to install for each kind of preprocessing model, in the words of the refusal
+MODEL_HELP = {
+    DEPTH_ESTIMATOR: "a transformers depth-estimation folder such as Depth Anything or DPT",
+    POSE_ESTIMATOR: "a transformers ViTPose folder (VitPoseForPoseEstimation, e.g. vitpose-base-simple)",
+}
 
 _BY_NAME = {row.name: row for row in CONTROL_TYPES}
 

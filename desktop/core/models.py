@@ -22,7 +22,8 @@ CONTROLNET = "ControlNet"
 IP_ADAPTER = "IP-Adapter"
 IMAGE_ENCODER = "image encoder"  # a CLIP vision model that IP-Adapters read reference images with
 DEPTH_ESTIMATOR = "depth estimator"  # a transformers depth-estimation folder (DPT, Depth Anything, ...)
-STEERING_KINDS = (CONTROLNET, IP_ADAPTER, IMAGE_ENCODER, DEPTH_ESTIMATOR)
+POSE_ESTIMATOR = "pose estimator"  # a transformers ViTPose folder
+STEERING_KINDS = (CONTROLNET, IP_ADAPTER, IMAGE_ENCODER, DEPTH_ESTIMATOR, POSE_ESTIMATOR)
 
 # families
 SD1 = "SD 1.x"
@@ -176,6 +177,8 @@ def _steering_entry(folder: Path, name: str, source: str, config: dict) -> Model
         kind, family = IMAGE_ENCODER, UNKNOWN
     elif any(a.endswith("ForDepthEstimation") for a in architectures):
         kind, family = DEPTH_ESTIMATOR, UNKNOWN
+    elif "VitPoseForPoseEstimation" in architectures:
+        kind, family = POSE_ESTIMATOR, UNKNOWN
     else:
         return None
     problem = "" if _has_weights(folder) else f"{folder} has no weights (.safetensors)"

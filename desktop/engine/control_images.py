@@ -13,7 +13,7 @@ from typing import Sequence
 import numpy as np
 from PIL import Image
 
-from desktop.core.control_types import DEPTH_ESTIMATOR, control_type
+from desktop.core.control_types import DEPTH_ESTIMATOR, MODEL_HELP, POSE_ESTIMATOR, control_type
 from desktop.core.models import ModelEntry
 from desktop.core.preprocessors import PREPROCESSORS, ControlPicture
 from desktop.core.steering import ControlSpec
@@ -23,7 +23,7 @@ NORMAL_BACKGROUND = 0.4  # depth below this share of the range is background: fl
 
 
 class DepthEstimators:
-    """Depth models loaded once and kept while the image model is loaded (they are small next to it)."""
+    """Depth and pose models loaded once and kept while the image model is loaded (small next to it)."""
 
     def __init__(self) -> None:
         self._models: dict[str, tuple] = {}
@@ -33,14 +33,21 @@ class DepthEstimators:
 
     def get(self, entry: ModelEntry):
         if entry.path not in self._models:
-            from transformers import AutoImageProcessor, AutoModelForDepthEstimation
-
             try:
-                processor = AutoImageProcessor.from_pretrained(entry.path, local_files_only=True)
-                model = AutoModelForDepthEstimation.from_pretrained(entry.path, local_files_only=True).eval()
+                if entry.kind == POSE_ESTIMATOR:
+                    from desktop.engine.pose import load_pose_model
+
+                    loaded = load_pose_model(entry.path)
+                else:
+                    from transformers import AutoImageProcessor, AutoModelForDepthEstimation
+
+                    loaded = (AutoImageProcessor.from_pretrained(entry.path, local_files_only=True),
+                              AutoModelForDepthEstimation.from_pretrained(entry.path, local_files_only=True).eval())
             except (OSError, ValueError) as error:
-                raise SteeringModelError(f"the depth model {entry.name!r} could not be loaded: {error}") from error
-            self._models = {entry.path: (processor, model)}  # one at a time
+                raise SteeringModelError(f"the {entry.kind} {entry.name!r} could not be loaded: {error}") from error
+            self._models = {**{k: v for k, v in self._models.items() if k != entry.path}, entry.path: loaded}
+            while len(self._models) > 2:  # one depth and one pose model at most
+                self._models.pop(next(iter(self._models)))
         return self._models[entry.path]
 
 
@@ -92,9 +99,9 @@ def needed_model(spec: ControlSpec, entries: Sequence[ModelEntry]) -> ModelEntry
     usable = [e for e in entries if e.kind == row.model_kind and e.usable]
     if not usable:
         raise SteeringModelError(
-            f"{row.label} from a picture needs a {row.model_kind} model (a transformers depth-estimation folder such "
-            f"as Depth Anything or DPT) in models/preprocessors, and none is installed. Install one, or turn "
-            f"Preprocess off if the layer already is a {row.label.lower()}")
+            f"{row.label} from a picture needs a {row.model_kind} model ({MODEL_HELP[row.model_kind]}) in "
+            f"models/preprocessors, and none is installed. Install one, or turn Preprocess off if the layer already "
+            f"is the {row.label.lower()} map")
     return usable[0]
 
 
@@ -107,11 +114,16 @@ def control_picture(spec: ControlSpec, rgba: np.ndarray, mask: np.ndarray | None
     model = needed_model(spec, entries)
     if model is None:
         return PREPROCESSORS[row.preprocessor](rgba, mask)
-    if model.kind == DEPTH_ESTIMATOR:
-        from desktop.core.compositing import rgba_to_rgb
+    from desktop.core.compositing import rgba_to_rgb
 
+    if model.kind == DEPTH_ESTIMATOR:
         depth = depth_map(rgba_to_rgb(rgba), model, estimators)
         return ControlPicture(normal_picture(depth) if row.preprocessor == "normal" else depth_picture(depth))
+    if model.kind == POSE_ESTIMATOR:
+        from desktop.engine.pose import keypoints, openpose_picture
+
+        rgb = rgba_to_rgb(rgba)
+        return ControlPicture(openpose_picture(keypoints(rgb, estimators.get(model)), *rgb.shape[:2]))
     raise SteeringModelError(f"{row.label}: no preprocessor for {model.kind} models")  # a table row without code
 
 

@@ -104,3 +104,21 @@ def build_depth_estimator(folder: str | Path, seed: int = 0) -> Path:
     DPTForDepthEstimation(config).eval().save_pretrained(folder, safe_serialization=True)
     DPTImageProcessor(size={"height": 32, "width": 32}, keep_aspect_ratio=False).save_pretrained(folder)
     return folder
+
+
+def build_pose_estimator(folder: str | Path, seed: int = 0) -> Path:
+    """A tiny ViTPose (VitPoseForPoseEstimation, 64 x 48 input) with its preprocessor config."""
+    from transformers import VitPoseBackboneConfig, VitPoseConfig, VitPoseForPoseEstimation
+
+    torch.manual_seed(seed)
+    backbone = VitPoseBackboneConfig(image_size=[64, 48], patch_size=[16, 16], hidden_size=32, num_hidden_layers=2,
+                                     num_attention_heads=4, intermediate_size=37, out_indices=[2])
+    model = VitPoseForPoseEstimation(VitPoseConfig(backbone_config=backbone, num_labels=17)).eval()
+    with torch.no_grad():  # confident peaks, as a trained model's are: every keypoint is drawn
+        model.head.conv.bias.fill_(1.0)
+    folder = Path(folder)
+    model.save_pretrained(folder, safe_serialization=True)
+    (folder / "preprocessor_config.json").write_text(
+        '{"image_processor_type": "VitPoseImageProcessor", "size": {"height": 64, "width": 48}, '
+        '"image_mean": [0.485, 0.456, 0.406], "image_std": [0.229, 0.224, 0.225]}\n')
+    return folder

@@ -24,24 +24,25 @@ def layer() -> np.ndarray:
 
 
 @pytest.fixture(scope="module")
-def depth_entry(tiny_depth):
-    return identify_folder(tiny_depth, "tiny-depth", "models folder")
+def preprocessing_models(tiny_depth, tiny_pose):
+    """The preprocessing models a user may have: a depth estimator and a pose estimator."""
+    return [identify_folder(tiny_depth, "tiny-depth", "models folder"), identify_folder(tiny_pose, "tiny-pose", "x")]
 
 
 @pytest.mark.parametrize("name", ROWS)
-def test_every_type_preprocesses_or_says_what_it_needs(name, depth_entry):
+def test_every_type_preprocesses_or_says_what_it_needs(name, preprocessing_models):
     row = control_type(name)
     spec = ControlSpec(name, "any")
     mask = np.zeros((64, 64), np.uint8)
     mask[40:, :] = 255
     if row.unsupported:
         with pytest.raises(SteeringModelError, match="Preprocess off"):
-            control_picture(spec, layer(), mask, [depth_entry], DepthEstimators())
+            control_picture(spec, layer(), mask, preprocessing_models, DepthEstimators())
     elif row.needs_model:
         with pytest.raises(SteeringModelError, match="models/preprocessors"):
             control_picture(spec, layer(), mask, [], DepthEstimators())
     if not row.unsupported:
-        picture = control_picture(spec, layer(), mask, [depth_entry], DepthEstimators())
+        picture = control_picture(spec, layer(), mask, preprocessing_models, DepthEstimators())
         assert picture.rgb.shape == (64, 64, 3) and picture.rgb.dtype == np.uint8
         assert picture.rgb.std() > 1  # a picture, not a flat field
         assert (picture.holes is not None) == (row.preprocessor == "inpaint")
@@ -66,6 +67,21 @@ def test_what_the_model_free_preprocessors_make():
     inpaint = made("inpaint")
     assert inpaint.holes[50].all() and inpaint.holes[5, :8].all() and not inpaint.holes[5, 8:].any()
     assert (inpaint.preview()[50] == 128).all()
+
+
+def test_pose_draws_an_openpose_skeleton_from_keypoints():
+    from desktop.engine.pose import COLORS, openpose_picture
+
+    points = np.zeros((17, 3), np.float32)
+    points[:, 2] = 1.0
+    points[5, :2], points[6, :2] = (40, 20), (20, 20)  # left and right shoulder: the neck lies between
+    points[7, :2], points[8, :2] = (44, 36), (16, 36)
+    points[0, :2] = (30, 10)
+    picture = openpose_picture(points, 64, 64)
+    assert tuple(picture[20, 30]) != (0, 0, 0) and tuple(picture[10, 30]) == COLORS[0]  # the neck; the nose dot
+    assert tuple(picture[60, 2]) == (0, 0, 0)
+    points[:, 2] = 0.1  # nothing seen: nothing drawn
+    assert not openpose_picture(points, 64, 64).any()
 
 
 def test_normals_face_the_viewer_on_flat_depth_and_tilt_with_slopes():

@@ -80,3 +80,32 @@ def test_a_missing_encoder_or_adapter_says_what_to_install(engine, models):
         engine.generate(reference(), steering=inputs)
     with pytest.raises(SteeringModelError, match="no IP-Adapter named 'plus'"):
         engine.generate(reference(model="plus"), steering=steering_inputs(references=[checker(0)], models=models))
+
+
+@pytest.mark.parametrize("mode", ["img2img", "inpaint", "outpaint"])
+def test_references_and_regions_steer_every_mode(engine, models, mode):
+    from desktop.core.steering import RegionSpec
+
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 64))
+    params = reference(weight=0.8).replace(mode=mode, strength=0.9, steps=2,
+                                           regions=(RegionSpec("a blue whale", "left"),))
+    source = checker(1).resize((64, 64))
+    steered = engine.generate(params, steering=steering_inputs(references=[checker(0)], regions=[mask],
+                                                               models=models), init_image=source, mask=mask)[0]
+    plain = engine.generate(PARAMS.replace(mode=mode, strength=0.9, steps=2), init_image=source, mask=mask)[0]
+    assert np.abs(pixels(steered) - pixels(plain)).max() > 3
+
+
+def test_an_sdxl_reference(tiny_sdxl, tmp_path):
+    from desktop.core.models import discover_models
+    from desktop.engine import tiny_steering
+
+    tiny_steering.build_ip_adapter(tmp_path / "ipadapter" / "ip-adapter_xl_tiny.safetensors", tiny_sdxl)
+    tiny_steering.build_image_encoder(tmp_path / "ipadapter" / "image_encoder")
+    found = discover_models([tmp_path])
+    xl = ImageEngine()
+    xl.load(tiny_sdxl)
+    params = PARAMS.replace(references=(ReferenceSpec("ip-adapter_xl_tiny", 1.0, "style"),))
+    steered = xl.generate(params, steering=steering_inputs(references=[checker(0)], models=found))[0]
+    assert not np.array_equal(pixels(steered), pixels(xl.generate(PARAMS)[0]))
