@@ -72,10 +72,16 @@ def test_the_engine_gives_a_plain_diffusers_controlnet_call_s_pixels(engine, tin
 
 
 def test_weight_zero_or_switched_off_is_exactly_the_image_without_control(engine, controlnet_entry):
+    from desktop.engine.steering import SteeringPlan
+
     without = pixels(engine.generate(PARAMS)[0])
-    for spec in ({"weight": 0.0}, {"enabled": False}, {"start": 0.5, "end": 0.5}):
+    params, inputs = control(controlnet_entry, weight=0.0)
+    assert np.array_equal(pixels(engine.generate(params, steering=inputs)[0]), without)
+    for spec in ({"enabled": False}, {"start": 0.5, "end": 0.5}):  # left out the same way: the plain pipeline runs
         params, inputs = control(controlnet_entry, **spec)
-        assert np.array_equal(pixels(engine.generate(params, steering=inputs)[0]), without)
+        plan = SteeringPlan.make(engine.steering, engine._pipes["txt2img"], engine.loaded.family, params, "txt2img",
+                                 inputs)
+        assert plan.pipe is None and plan.control_specs == []
     params, inputs = control(controlnet_entry, weight=1.0)
     assert np.abs(pixels(engine.generate(params, steering=inputs)[0]) - without).max() > 10
 
@@ -95,12 +101,13 @@ def test_two_controls_run_as_a_multicontrolnet_with_their_own_weights_and_ranges
 @pytest.mark.parametrize("mode", ["img2img", "inpaint", "outpaint"])
 def test_control_works_in_every_mode_and_streams_previews(engine, controlnet_entry, mode):
     params, inputs = control(controlnet_entry)
+    params = params.replace(mode=mode, strength=0.5, steps=2)  # one denoising step
     mask = Image.new("L", (64, 64), 0)
     mask.paste(255, (16, 16, 48, 48))
     previews = []
-    image = engine.generate(params.replace(mode=mode, strength=0.8), steering=inputs, init_image=picture(3),
-                            mask=mask, on_preview=lambda step, preview: previews.append(step))[0]
-    plain = engine.generate(params.replace(mode=mode, strength=0.8, controls=()), init_image=picture(3), mask=mask)[0]
+    image = engine.generate(params, steering=inputs, init_image=picture(3), mask=mask,
+                            on_preview=lambda step, preview: previews.append(step))[0]
+    plain = engine.generate(params.replace(controls=()), init_image=picture(3), mask=mask)[0]
     assert image.size == (64, 64) and previews
     assert np.abs(pixels(image) - pixels(plain)).max() > 3
     kind = "Img2Img" if mode == "img2img" else "Inpaint"
@@ -166,24 +173,23 @@ def test_single_file_controlnets_load_offline_with_the_shipped_skeleton(engine, 
     from safetensors.torch import save_file
 
     from desktop.engine import single_file
+    from desktop.engine.control import load_controlnet
     from desktop.engine.ldm_layout import controlnet_to_ldm
 
-    model = ControlNetModel.from_pretrained(tiny_controlnet, local_files_only=True)
-    state = model.state_dict() if layout == "diffusers" else controlnet_to_ldm(model.state_dict(), model.config)
-    path = save_file({k: v.contiguous() for k, v in state.items()}, str(tmp_path / "tiny-canny.safetensors")) or \
-        tmp_path / "tiny-canny.safetensors"
+    folder = ControlNetModel.from_pretrained(tiny_controlnet, local_files_only=True)
+    state = folder.state_dict() if layout == "diffusers" else controlnet_to_ldm(folder.state_dict(), folder.config)
+    path = tmp_path / "tiny-canny.safetensors"
+    save_file({k: v.contiguous() for k, v in state.items()}, str(path))
     skeletons = tmp_path / "model_configs"  # the tiny model's config stands in for the shipped SD 1.5 skeleton
     (skeletons / "controlnet_sd15").mkdir(parents=True)
     (skeletons / "controlnet_sd15" / "config.json").write_text((Path(tiny_controlnet) / "config.json").read_text())
     monkeypatch.setattr(single_file, "RESOURCES", skeletons)
     entry = file_entry(path, "models folder")
     assert entry.kind == "ControlNet" and entry.usable
-    folder_params, folder_inputs = control(identify_folder(tiny_controlnet, "tiny-canny", "x"))
-    file_params, file_inputs = control(entry)
-    engine.steering.clear()
-    from_file = pixels(engine.generate(file_params, steering=file_inputs)[0])
-    from_folder = pixels(engine.generate(folder_params, steering=folder_inputs)[0])
-    assert np.abs(from_file - from_folder).max() <= 1
+    loaded = load_controlnet(entry, engine._pipes["txt2img"], engine.loaded.family, torch.float32)
+    expected = folder.state_dict()
+    assert loaded.state_dict().keys() == expected.keys()
+    assert all(torch.equal(tensor, expected[key]) for key, tensor in loaded.state_dict().items())
 
 
 def test_the_shipped_controlnet_skeletons_describe_sd15_and_sdxl_controlnets():

@@ -120,3 +120,18 @@ def test_compel_weights_differ_from_a1111(sd15):
     assert ours.shape == theirs.shape
     assert (ours - theirs).abs().max() > 1e-3  # other numbers for the same weight
     assert ours_break.shape[1] == 2 * (CHUNK + 2) and theirs_break.shape[1] == CHUNK + 2  # BREAK is a word to compel
+
+
+def test_openclip_padding_of_sd2_and_sdxl_matches_the_pipeline(sd15):
+    """SD 2.x (and SDXL's second encoder) pad with "!" after the EOS: chunks are padded the pipeline's way."""
+    import copy
+
+    pipe = sd15._pipes["txt2img"]
+    sd2_like = copy.copy(pipe)
+    sd2_like.tokenizer = copy.deepcopy(pipe.tokenizer)
+    sd2_like.tokenizer.pad_token = "!"
+    with torch.inference_mode():
+        ours = encode_prompts(sd2_like, "a red fox", "blurry").call
+        theirs = sd2_like.encode_prompt("a red fox", "cpu", 1, True, "blurry")
+    assert sd2_like.tokenizer.pad_token_id != sd2_like.tokenizer.eos_token_id
+    assert torch.equal(ours["prompt_embeds"], theirs[0]) and torch.equal(ours["negative_prompt_embeds"], theirs[1])

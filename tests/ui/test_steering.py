@@ -65,6 +65,14 @@ def test_a_painted_layer_becomes_a_control_layer_with_a_preview_and_steers_the_r
     workspace.actions["undo"].trigger()  # the result
     workspace.actions["undo"].trigger()  # the control role
     assert sketch.steering is None
+    dock = atelier.gallery.dock  # Reuse settings marks the layer of that name again
+    qtbot.waitUntil(lambda: dock.select_path(result.path), timeout=10000)
+    dock.buttons["reuse"].click()
+    assert sketch.steering == ControlSpec("scribble", "tiny-canny", 0.8)
+    refusals = []
+    dock.show_error = refusals.append
+    dock.buttons["reproduce"].click()
+    assert "steered by control" in refusals[0]
 
 
 def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot, atelier, tmp_path):
@@ -104,25 +112,3 @@ def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot,
     assert docs.document.active_layer.steering.enabled is False
     assert docs.document.history.undo_label == "Control layer off"
 
-
-def test_reuse_settings_marks_the_named_layers_again(qtbot, atelier, tmp_path):
-    workspace, docs, dock = atelier.workspace, atelier.workspace.documents, atelier.gallery.dock
-    assert docs.open_path(write_png(tmp_path / "photo.png", gradient()))
-    qtbot.mouseClick(workspace.layers.buttons["add"], Qt.MouseButton.LeftButton)
-    sketch = docs.document.active_layer
-    drag(qtbot, atelier.window.canvas, [(8, 8), (50, 50)])
-    atelier.steering.actions["control"].trigger()
-    dialog = atelier.steering.dialog
-    dialog.start.setValue(0.2)
-    _ok(qtbot, dialog)
-    _job, result = _generate(qtbot, atelier, "a kite")
-    atelier.workspace.actions["undo"].trigger()
-    atelier.workspace.actions["undo"].trigger()
-    assert sketch.steering is None
-    qtbot.waitUntil(lambda: dock.select_path(result.path), timeout=10000)
-    dock.buttons["reuse"].click()
-    assert sketch.steering == ControlSpec("scribble", "tiny-canny", 1.0, 0.2, 1.0)
-    shown = []
-    dock.show_error = shown.append
-    dock.buttons["reproduce"].click()
-    assert "steered by control" in shown[0]
