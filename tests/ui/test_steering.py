@@ -3,7 +3,7 @@ ControlNet will read, generate, see the result; a region, a reference file and t
 
 import numpy as np
 import pytest
-from canvas_support import drag, gradient, write_png
+from canvas_support import corner, drag, gradient, write_png
 from PySide6.QtCore import Qt
 
 from desktop.core.steering import ControlSpec, ReferenceSpec, RegionSpec
@@ -86,6 +86,14 @@ def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot,
     qtbot.keyClicks(steering.dialog.prompt, "a sleeping cat")
     _ok(qtbot, steering.dialog)
     assert blob.steering == RegionSpec("a sleeping cat")
+    qtbot.keyClick(atelier.window.canvas, Qt.Key.Key_M)  # a second region from a selection
+    drag(qtbot, atelier.window.canvas, [(40, 40), (63, 63)], where=corner)
+    steering.actions["region-selection"].trigger()
+    qtbot.keyClicks(steering.dialog.prompt, "a red ball")
+    _ok(qtbot, steering.dialog)
+    ball = docs.document.active_layer
+    assert ball.steering == RegionSpec("a red ball") and ball.pixels[50, 50, 3] == 160 and ball.pixels[20, 20, 3] == 0
+    workspace.actions["deselect"].trigger()
     steering.ask_reference_path = lambda: str(write_png(tmp_path / "style.png", gradient(48, 48)))
     steering.actions["reference-file"].trigger()
     steering.dialog.weight.setValue(0.5)
@@ -98,7 +106,7 @@ def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot,
     qtbot.waitUntil(lambda: not steering.dialog.preview.pixmap().isNull(), timeout=30000)
     _ok(qtbot, steering.dialog)
     job, result = _generate(qtbot, atelier, "a garden")
-    assert job.params.regions == (RegionSpec("a sleeping cat", layer=blob.name),)
+    assert job.params.regions == (RegionSpec("a sleeping cat", layer=blob.name), RegionSpec("a red ball", "Region"))
     assert job.params.references == (ReferenceSpec("ip-adapter_tiny", 0.5, "style", layer="style"),)
     assert job.params.controls[0].source == "canvas" and job.params.controls[0].layer == "Visible canvas"
     canvas_control = np.frombuffer(job.control_images[0].data, np.uint8).reshape(64, 64, 4)

@@ -57,6 +57,7 @@ class SteeringFeature(QObject):
             ("control", "Use as &Control Layer…", lambda: self.mark("control")),
             ("canvas-control", "Use Visible &Canvas as Control…", self.mark_canvas),
             ("region", "Use as &Region (own prompt)…", lambda: self.mark("region")),
+            ("region-selection", "New Region from &Selection or Mask…", self.region_from_selection),
             ("reference", "Use as Reference &Image…", lambda: self.mark("reference")),
             ("reference-file", "Add Reference Image from &File…", self.add_reference_file),
             (None, None, None),
@@ -91,6 +92,8 @@ class SteeringFeature(QObject):
         for key in ("settings", "toggle", "clear"):
             self.actions[key].setEnabled(layer is not None and layer.steering is not None)
         self.actions["canvas-control"].setEnabled(self.document is not None)
+        self.actions["region-selection"].setEnabled(self.document is not None and (
+            self.document.selection is not None or bool(self.document.mask.any())))
         self.actions["reference-file"].setEnabled(self.document is not None)
 
     def mark(self, kind: str) -> SteeringDialog | None:
@@ -109,6 +112,21 @@ class SteeringFeature(QObject):
         layer = Layer.blank(f"Control: {CANVAS_LAYER_NAME.lower()}", document.width, document.height)
         layer.visible = False  # it holds no pixels: it reads the picture
         return self._open("control", CANVAS_LAYER_NAME, ControlSpec("canny", source="canvas"), (None, layer))
+
+    def region_from_selection(self) -> SteeringDialog | None:
+        """A region layer painted where the selection is (or, without one, where the inpaint mask is)."""
+        document = self.document
+        if document is None or (document.selection is None and not document.mask.any()):
+            self.window.show_error("Select an area (M) or paint a mask (Q) first: the region is where it is")
+            return None
+        layer = Layer.blank("Region", document.width, document.height)
+        if document.selection is not None:
+            layer.pixels[document.selection.slices()] = (60, 190, 90, 160)
+        else:
+            layer.pixels[..., :3] = (60, 190, 90)
+            layer.pixels[..., 3] = (document.mask.astype(np.uint16) * 160 // 255).astype(np.uint8)
+            layer.pixels[..., 3][document.mask >= 128] = 160  # inside the mask: at least half opaque
+        return self._open("region", layer.name, None, (None, layer))
 
     def add_reference_file(self) -> SteeringDialog | None:
         if self.document is None:
