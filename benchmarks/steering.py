@@ -19,32 +19,24 @@ import time
 from benchmarks.figures import Context, Figure, at_most, in_thread, median, report_child, run_child
 from benchmarks.unet import SD15_UNET, build_unet, tiny_config
 
-KEYS = ("control_step_ratio", "regions_step_ratio")
+KEYS = ("control_step_ratio", "regions_step_ratio", "control_flops_ratio", "regions_flops_ratio")
 
 
-def child(scale: str, size: int, rounds: int) -> dict:
-    import os
-
+def _variants(unet, controlnet, size: int, width: int, device: str = "cpu"):
+    """The three step calls (plain, control, regions) on inputs made on `device`, and the regions layout."""
     import torch
-    from diffusers import ControlNetModel
 
-    from desktop.engine.cpu_tuning import apply_memory_format
-    from desktop.engine.regions import RegionLayout, regions_applied
+    from desktop.engine.regions import RegionLayout
 
-    torch.set_num_threads(os.cpu_count() or 1)
-    config = SD15_UNET if scale == "sd15" else tiny_config()
-    unet = build_unet(config)
-    controlnet = ControlNetModel.from_unet(unet).eval()
-    for module in (unet, controlnet):
-        apply_memory_format(module, channels_last=True)  # the engine's CPU layout
-    generator = torch.Generator().manual_seed(0)
+    generator = None if device == "meta" else torch.Generator().manual_seed(0)
     latent = size // 8
-    sample = torch.randn(2, 4, latent, latent, generator=generator).contiguous(memory_format=torch.channels_last)
-    width = config["cross_attention_dim"]
-    text = torch.randn(2, 77, width, generator=generator)
-    three = torch.randn(2, 3 * 77, width, generator=generator)
-    hint = torch.rand(2, 3, size, size, generator=generator)
-    timestep = torch.tensor(500)
+    sample = torch.randn(2, 4, latent, latent, generator=generator, device=device)
+    if device != "meta":
+        sample = sample.contiguous(memory_format=torch.channels_last)
+    text = torch.randn(2, 77, width, generator=generator, device=device)
+    three = torch.randn(2, 3 * 77, width, generator=generator, device=device)
+    hint = torch.rand(2, 3, size, size, generator=generator, device=device)
+    timestep = torch.tensor(500, device=device)
     masks = torch.zeros(2, latent, latent)
     masks[0, :, : latent // 2] = 1
     masks[1, :, latent // 2:] = 1
@@ -62,7 +54,49 @@ def child(scale: str, size: int, rounds: int) -> dict:
     def regions():
         unet(sample, timestep, encoder_hidden_states=three)
 
-    variants = {"plain": plain, "control": control, "regions": regions}
+    return {"plain": plain, "control": control, "regions": regions}, layout
+
+
+def count_flops(config: dict, size: int) -> dict[str, float]:
+    """FLOPs of each variant's step, counted exactly on the meta device (no memory, no time, no noise)."""
+    import contextlib
+
+    import torch
+    from diffusers import ControlNetModel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from desktop.engine.regions import regions_applied
+
+    unet = build_unet(config, "meta")
+    with torch.device("meta"):
+        controlnet = ControlNetModel.from_unet(unet, load_weights_from_unet=False).eval()
+    variants, layout = _variants(unet, controlnet, size, config["cross_attention_dim"], "meta")
+    flops = {}
+    for name, call in variants.items():
+        installed = regions_applied([unet], layout) if name == "regions" else contextlib.nullcontext()
+        with installed, FlopCounterMode(display=False) as counter, torch.inference_mode():
+            call()
+        flops[name] = float(counter.get_total_flops())
+    return flops
+
+
+def child(scale: str, size: int, rounds: int) -> dict:
+    import os
+
+    import torch
+    from diffusers import ControlNetModel
+
+    from desktop.engine.cpu_tuning import apply_memory_format
+    from desktop.engine.regions import regions_applied
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    config = SD15_UNET if scale == "sd15" else tiny_config()
+    unet = build_unet(config)
+    controlnet = ControlNetModel.from_unet(unet).eval()
+    for module in (unet, controlnet):
+        apply_memory_format(module, channels_last=True)  # the engine's CPU layout
+    variants, layout = _variants(unet, controlnet, size, config["cross_attention_dim"])
+    regions = variants["regions"]
     times: dict[str, list[float]] = {name: [] for name in variants}
 
     def timed(fn) -> float:
@@ -82,7 +116,7 @@ def child(scale: str, size: int, rounds: int) -> dict:
             if round_index:  # round 0 warms oneDNN's kernels for each shape
                 times[name].append(seconds)
     return {"times_s": times, "params_unet": sum(p.numel() for p in unet.parameters()),
-            "params_controlnet": sum(p.numel() for p in controlnet.parameters())}
+            "params_controlnet": sum(p.numel() for p in controlnet.parameters()), "flops": count_flops(config, size)}
 
 
 def figures_from(r: dict, scale_words: str) -> dict:
@@ -92,7 +126,13 @@ def figures_from(r: dict, scale_words: str) -> dict:
     how = (f"{scale_words}; one guided step (batch 2) per call, median of {len(t['plain'])} alternating rounds "
            f"after a warm-up round: {samples}. UNet {r['params_unet'] / 1e6:.0f} M params, ControlNet "
            f"{r['params_controlnet'] / 1e6:.0f} M")
+    flops = r["flops"]
+    counted = (f"FLOPs of one guided step counted by torch's FlopCounterMode on the meta device: plain "
+               f"{flops['plain'] / 1e12:.3f} T, control {flops['control'] / 1e12:.3f} T, regions "
+               f"{flops['regions'] / 1e12:.3f} T; the time ratios above are what this machine did with them")
     return {
+        "control_flops_ratio": Figure(flops["control"] / flops["plain"], unit="x", target="reference", how=counted),
+        "regions_flops_ratio": Figure(flops["regions"] / flops["plain"], unit="x", target="reference", how=counted),
         "control_step_ratio": at_most(median(t["control"]) / plain, 1.5, unit="x", samples=t["control"],
                                       how="(ControlNet + UNet with its residuals) / plain UNet step. " + how),
         "regions_step_ratio": at_most(median(t["regions"]) / plain, 1.2, unit="x", samples=t["regions"],
