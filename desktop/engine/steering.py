@@ -64,8 +64,8 @@ class SteeringModels:
             if path not in wanted:
                 del self.controlnets[path]
         for entry in entries:
-            if entry.path not in self.controlnets:
-                self.controlnets[entry.path] = load_controlnet(entry, pipe, family, dtype)
+            if entry.path not in self.controlnets:  # on the device the pipeline runs on (offload keeps it there)
+                self.controlnets[entry.path] = load_controlnet(entry, pipe, family, dtype).to(pipe._execution_device)
         return [self.controlnets[entry.path] for entry in entries]
 
     def pipe_for(self, base, mode: str, entries: list[ModelEntry], controlnets: list):
@@ -93,10 +93,15 @@ class SteeringPlan:
     @classmethod
     def make(cls, models: SteeringModels, base, family: str, params: GenerationParams, mode: str,
              inputs: SteeringInputs | None, mask: Image.Image | None = None) -> "SteeringPlan":
-        """Load and check everything before the first step: a wrong model is refused here, by name."""
+        """Load and check everything before the first step: a wrong model is refused here, by name.
+
+        Without `inputs` (a caller that has no steering pixels, e.g. a second pass of an upscale) the specs in
+        params are only a record: nothing steers. With them, every spec needs its image.
+        """
+        if inputs is not None:
+            _check_counts(params, inputs)
         inputs = inputs or SteeringInputs()
         plan = cls(params, mode, inputs)
-        _check_counts(params, inputs)
         acting = [(spec, image) for spec, image in zip(params.controls, inputs.controls) if spec.acts]
         if acting:
             width, height = params.width, params.height

@@ -112,6 +112,7 @@ def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot,
     canvas_control = np.frombuffer(job.control_images[0].data, np.uint8).reshape(64, 64, 4)
     assert np.array_equal(canvas_control, gradient())  # the picture: no region blob in it
     assert result.params.regions and docs.document.layers[-1].name == "a garden"
+    atelier.window.grab().save(str(tmp_path / "steering-layers.png"))
     layers = workspace.layers.list
     row = layers.item(1)  # the canvas control layer, just under the result
     qtbot.mouseClick(layers.viewport(), Qt.MouseButton.LeftButton, pos=layers.visualItemRect(row).center())
