@@ -69,7 +69,8 @@ class SteeringModels:
         return [self.controlnets[entry.path] for entry in entries]
 
     def pipe_for(self, base, mode: str, entries: list[ModelEntry], controlnets: list):
-        key = (mode, tuple(entry.path for entry in entries))
+        # keyed by the loaded modules themselves: a ControlNet loaded again is another module, so another pipe
+        key = (mode, tuple(entry.path for entry in entries), tuple(id(net) for net in controlnets))
         if key not in self.control_pipes:
             self.control_pipes = {key: control_pipeline(base, mode, controlnets)}
         return self.control_pipes[key]

@@ -14,7 +14,6 @@ from desktop.core.models import identify_folder
 from desktop.core.params import GenerationParams
 from desktop.core.steering import ControlSpec
 from desktop.engine.control import SteeringModelError
-from desktop.engine.pipeline import ImageEngine
 from desktop.engine.steering import steering_inputs
 
 PARAMS = GenerationParams(prompt="a red fox", negative_prompt="blurry", width=64, height=64, steps=3, seed=11,
@@ -34,11 +33,9 @@ def pixels(image):
     return np.asarray(image.convert("RGB")).astype(int)
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_sd15):
-    engine = ImageEngine()
-    engine.load(tiny_sd15)
-    return engine
+@pytest.fixture
+def engine(sd15_engine):
+    return sd15_engine
 
 
 @pytest.fixture(scope="module")
@@ -116,19 +113,14 @@ def test_control_works_in_every_mode_and_streams_previews(engine, controlnet_ent
 
 
 def test_inpaint_control_reads_the_holes_as_minus_one(engine, controlnet_entry):
-    spec = ControlSpec("inpaint", controlnet_entry.name)
-    layer = picture().convert("RGBA")
-    layer.putalpha(Image.new("L", (64, 64), 255).crop((0, 0, 64, 64)))
-    mask = Image.new("L", (64, 64), 0)
-    mask.paste(255, (0, 0, 32, 64))
-    params = PARAMS.replace(mode="inpaint", strength=1.0, controls=(spec,))
-    plan_images = []
     from desktop.engine.steering import SteeringPlan
 
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (0, 0, 32, 64))
+    params = PARAMS.replace(mode="inpaint", strength=1.0, controls=(ControlSpec("inpaint", controlnet_entry.name),))
     plan = SteeringPlan.make(engine.steering, engine._pipes["txt2img"], engine.loaded.family, params, "inpaint",
-                             steering_inputs(controls=[layer], models=[controlnet_entry]), mask)
-    plan_images.append(plan.control_images[0])
-    tensor = plan_images[0]
+                             steering_inputs(controls=[picture().convert("RGBA")], models=[controlnet_entry]), mask)
+    tensor = plan.control_images[0]
     assert tensor.shape == (1, 3, 64, 64) and (tensor[..., :32] == -1).all() and (tensor[..., 32:] >= 0).all()
 
 
@@ -146,14 +138,13 @@ def test_cancel_with_a_control_returns_within_a_step(engine, controlnet_entry):
     assert seen == [1]
 
 
-def test_sdxl_controlnet_steers_an_sdxl_model_and_is_refused_on_sd15(engine, tiny_sdxl, tiny_controlnet_xl):
+def test_sdxl_controlnet_steers_an_sdxl_model_and_is_refused_on_sd15(engine, sdxl_engine, tiny_controlnet_xl):
     entry = identify_folder(tiny_controlnet_xl, "tiny-xl-canny", "models folder")
     assert entry.family == "SDXL"
     params, inputs = control(entry, weight=1.0)
     with pytest.raises(SteeringModelError, match="made for SDXL models; the loaded model is SD 1.x"):
         engine.generate(params, steering=inputs)
-    xl = ImageEngine()
-    xl.load(tiny_sdxl)
+    xl = sdxl_engine
     steered = pixels(xl.generate(params.replace(steps=2), steering=inputs)[0])
     assert not np.array_equal(steered, pixels(xl.generate(PARAMS.replace(steps=2))[0]))
     assert type(xl.steering.control_pipes[next(iter(xl.steering.control_pipes))]).__name__ == \

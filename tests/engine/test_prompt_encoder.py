@@ -5,25 +5,20 @@ import pytest
 import torch
 
 from desktop.core.params import GenerationParams
-from desktop.engine.pipeline import ImageEngine
 from desktop.engine.prompt_encoder import CHUNK, encode_prompts, needs_chunked_encoding
 
 PARAMS = GenerationParams(prompt="red fox", negative_prompt="blurry", width=64, height=64, steps=2, seed=7)
 LONG = " ".join("abcdefghijklmnopqrstuvwxyz"[i % 26] for i in range(79))  # 79 one-token words (byte-level tokenizer)
 
 
-@pytest.fixture(scope="module")
-def sd15(tiny_sd15):
-    engine = ImageEngine()
-    engine.load(tiny_sd15)
-    return engine
+@pytest.fixture
+def sd15(sd15_engine):
+    return sd15_engine
 
 
-@pytest.fixture(scope="module")
-def sdxl(tiny_sdxl):
-    engine = ImageEngine()
-    engine.load(tiny_sdxl)
-    return engine
+@pytest.fixture
+def sdxl(sdxl_engine):
+    return sdxl_engine
 
 
 def pixels(image):

@@ -8,7 +8,6 @@ from desktop.core.models import discover_models
 from desktop.core.params import GenerationParams
 from desktop.core.steering import ReferenceSpec
 from desktop.engine.control import SteeringModelError
-from desktop.engine.pipeline import ImageEngine
 from desktop.engine.steering import steering_inputs
 
 PARAMS = GenerationParams(prompt="a cat", negative_prompt="blurry", width=64, height=64, steps=2, seed=3,
@@ -19,11 +18,9 @@ def pixels(image):
     return np.asarray(image.convert("RGB")).astype(int)
 
 
-@pytest.fixture(scope="module")
-def engine(tiny_sd15):
-    engine = ImageEngine()
-    engine.load(tiny_sd15)
-    return engine
+@pytest.fixture
+def engine(sd15_engine):
+    return sd15_engine
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +57,6 @@ def test_a_reference_steers_by_weight_and_unloads_afterwards(engine, models):
     style = pixels(engine.generate(reference(weight=1.0, mode="style"), steering=inputs)[0])
     assert np.abs(full - plain).max() > 3 and np.abs(full - other).max() > 0  # the picture itself matters
     assert np.abs(style - full).max() > 0 and np.abs(style - plain).max() > 0
-    zero = pixels(engine.generate(reference(weight=0.0), steering=inputs)[0])
-    assert np.array_equal(zero, plain)
     assert np.array_equal(pixels(engine.generate(PARAMS)[0]), plain)  # nothing left behind in the model
     assert engine._pipes["txt2img"].image_encoder is None
 
@@ -97,15 +92,14 @@ def test_references_and_regions_steer_every_mode(engine, models, mode):
     assert np.abs(pixels(steered) - pixels(plain)).max() > 3
 
 
-def test_an_sdxl_reference(tiny_sdxl, tmp_path):
+def test_an_sdxl_reference(sdxl_engine, tiny_sdxl, tmp_path):
     from desktop.core.models import discover_models
     from desktop.engine import tiny_steering
 
     tiny_steering.build_ip_adapter(tmp_path / "ipadapter" / "ip-adapter_xl_tiny.safetensors", tiny_sdxl)
     tiny_steering.build_image_encoder(tmp_path / "ipadapter" / "image_encoder")
     found = discover_models([tmp_path])
-    xl = ImageEngine()
-    xl.load(tiny_sdxl)
+    xl = sdxl_engine
     params = PARAMS.replace(references=(ReferenceSpec("ip-adapter_xl_tiny", 1.0, "style"),))
     steered = xl.generate(params, steering=steering_inputs(references=[checker(0)], models=found))[0]
     assert not np.array_equal(pixels(steered), pixels(xl.generate(PARAMS)[0]))

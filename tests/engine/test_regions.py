@@ -13,7 +13,6 @@ from PIL import Image
 from desktop.core.models import LORA, ModelEntry, identify_folder
 from desktop.core.params import GenerationParams
 from desktop.core.steering import ControlSpec, RegionSpec
-from desktop.engine.pipeline import ImageEngine
 from desktop.engine.regions import RegionLayout
 from desktop.engine.steering import steering_inputs
 
@@ -28,11 +27,9 @@ def box_mask(size: int, box: int) -> Image.Image:
     return mask
 
 
-@pytest.fixture(scope="module")
-def sd15(tiny_sd15):
-    engine = ImageEngine()
-    engine.load(tiny_sd15)
-    return engine
+@pytest.fixture
+def sd15(sd15_engine):
+    return sd15_engine
 
 
 def first_cross_attention(module):
@@ -55,12 +52,11 @@ def attention_outputs(engine, params, inputs, module):
 
 
 @pytest.mark.parametrize("case", ["sd15", "sd15 + control + LoRA", "sdxl"])
-def test_the_cross_attention_reads_a_regions_prompt_only_inside_its_mask(case, sd15, tiny_sdxl, tiny_controlnet,
+def test_the_cross_attention_reads_a_regions_prompt_only_inside_its_mask(case, sd15, sdxl_engine, tiny_controlnet,
                                                                          tiny_sd15, tmp_path):
     engine, params, models, controls = sd15, PARAMS, [], []
     if case == "sdxl":
-        engine = ImageEngine()
-        engine.load(tiny_sdxl)
+        engine = sdxl_engine
     modules = [engine._pipes["txt2img"].unet]
     if "control" in case:
         from tiny_checkpoints import write_lora
