@@ -27,17 +27,18 @@ def _number(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
-def _unit(module: str, model: str, weight: float, start: float, end: float) -> str:
+def _unit(module: str, model: str, weight: float, start: float, end: float, resolution: int) -> str:
     return (f"Module: {module}, Model: {model or 'None'}, Weight: {_number(weight)}, Resize Mode: Crop and Resize, "
-            f"Processor Res: 512, Guidance Start: {_number(start)}, Guidance End: {_number(end)}, "
+            f"Processor Res: {resolution}, Guidance Start: {_number(start)}, Guidance End: {_number(end)}, "
             f"Pixel Perfect: False, Control Mode: Balanced")
 
 
 def unit_pairs(params) -> list[tuple[str, str]]:
     """(`ControlNet N`, value) for each control layer, then each reference, as A1111 numbers its units."""
-    units = [_unit(control_type(s.type).a1111_module if s.preprocess else NO_MODULE, s.model, s.weight, s.start, s.end)
-             for s in params.controls]
-    units += [_unit(REFERENCE_MODULE, s.model, s.weight, 0.0, 1.0) for s in params.references]
+    resolution = min(params.width, params.height)  # Atelier preprocesses at the generation's size
+    units = [_unit(control_type(s.type).a1111_module if s.preprocess else NO_MODULE, s.model, s.weight, s.start, s.end,
+                   resolution) for s in params.controls]
+    units += [_unit(REFERENCE_MODULE, s.model, s.weight, 0.0, 1.0, resolution) for s in params.references]
     return [(f"ControlNet {index}", unit) for index, unit in enumerate(units)]
 
 
