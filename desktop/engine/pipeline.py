@@ -138,7 +138,7 @@ class ImageEngine:
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
-        self.steering = SteeringModels()  # ControlNets, depth and IP-Adapter models kept for the next image
+        self.steering = SteeringModels(self._tune)  # ControlNets, depth and IP-Adapter models kept for the next image
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -191,6 +191,12 @@ class ImageEngine:
         gc.freeze()
         if self.device == "cuda":
             torch.cuda.empty_cache()
+
+    def _tune(self, module):
+        """A module added to the loaded pipeline (a ControlNet) in the layout the UNet runs in on the CPU."""
+        if self.device == "cpu":
+            apply_memory_format(module, self.channels_last)
+        return module
 
     def set_fast_decode(self, folder: str | Path | None) -> None:
         """Decode final images with the TAESD in `folder` (None: the model's own VAE)."""

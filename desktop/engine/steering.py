@@ -46,7 +46,8 @@ class SteeringInputs:
 class SteeringModels:
     """ControlNets, depth estimators and IP-Adapter parts kept between jobs while the image model is loaded."""
 
-    def __init__(self) -> None:
+    def __init__(self, tune=lambda module: module) -> None:
+        self.tune = tune  # the engine's CPU layout for new modules (channels_last), as for the UNet
         self.controlnets: dict[str, object] = {}
         self.control_pipes: dict[tuple, object] = {}
         self.depth = DepthEstimators()
@@ -65,7 +66,8 @@ class SteeringModels:
                 del self.controlnets[path]
         for entry in entries:
             if entry.path not in self.controlnets:  # on the device the pipeline runs on (offload keeps it there)
-                self.controlnets[entry.path] = load_controlnet(entry, pipe, family, dtype).to(pipe._execution_device)
+                self.controlnets[entry.path] = self.tune(load_controlnet(entry, pipe, family, dtype)
+                                                         .to(pipe._execution_device))
         return [self.controlnets[entry.path] for entry in entries]
 
     def pipe_for(self, base, mode: str, entries: list[ModelEntry], controlnets: list):

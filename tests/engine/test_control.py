@@ -16,7 +16,7 @@ from desktop.core.steering import ControlSpec
 from desktop.engine.control import SteeringModelError
 from desktop.engine.steering import steering_inputs
 
-PARAMS = GenerationParams(prompt="a red fox", negative_prompt="blurry", width=64, height=64, steps=3, seed=11,
+PARAMS = GenerationParams(prompt="a red fox", negative_prompt="blurry", width=64, height=64, steps=2, seed=11,
                           scheduler="Euler")
 
 
@@ -63,9 +63,10 @@ def test_the_engine_gives_a_plain_diffusers_controlnet_call_s_pixels(engine, tin
         for module in (plain.unet, plain.vae, plain.controlnet):  # the engine's CPU layout, same arithmetic
             module.to(memory_format=torch.channels_last)
     theirs = pixels(plain(prompt="a red fox", negative_prompt="blurry", image=picture(), width=64, height=64,
-                          num_inference_steps=3, controlnet_conditioning_scale=0.8, control_guidance_start=0.0,
+                          num_inference_steps=2, controlnet_conditioning_scale=0.8, control_guidance_start=0.0,
                           control_guidance_end=0.7, generator=torch.Generator().manual_seed(11)).images[0])
-    assert np.abs(ours - theirs).max() <= 1  # oneDNN may pick another kernel from one call to the next
+    # oneDNN may pick another kernel from one call to the next: rounding, a level or two of 255 in a few pixels
+    assert np.abs(ours - theirs).max() <= 2 and np.abs(ours - theirs).mean() < 0.05
 
 
 def test_weight_zero_or_switched_off_is_exactly_the_image_without_control(engine, controlnet_entry):
@@ -87,9 +88,10 @@ def test_two_controls_run_as_a_multicontrolnet_with_their_own_weights_and_ranges
     specs = (ControlSpec("canny", controlnet_entry.name, 1.0, 0.0, 1.0, preprocess=True),
              ControlSpec("scribble", controlnet_entry.name, 0.5, 0.2, 0.8))
     inputs = steering_inputs(controls=[picture(), picture(8).convert("RGBA")], models=[controlnet_entry])
-    one = pixels(engine.generate(PARAMS.replace(controls=specs[:1]), steering=steering_inputs(
+    four = PARAMS.replace(steps=4)  # the second acts on steps 2 and 3 of 4 (0.25-0.75 lies in its 0.2-0.8)
+    one = pixels(engine.generate(four.replace(controls=specs[:1]), steering=steering_inputs(
         controls=[picture()], models=[controlnet_entry]))[0])
-    both = pixels(engine.generate(PARAMS.replace(controls=specs), steering=inputs)[0])
+    both = pixels(engine.generate(four.replace(controls=specs), steering=inputs)[0])
     assert type(engine.steering.control_pipes[next(iter(engine.steering.control_pipes))].controlnet).__name__ \
         == "MultiControlNetModel"
     assert np.abs(both - one).max() > 3

@@ -10,7 +10,7 @@ from desktop.core.steering import ReferenceSpec
 from desktop.engine.control import SteeringModelError
 from desktop.engine.steering import steering_inputs
 
-PARAMS = GenerationParams(prompt="a cat", negative_prompt="blurry", width=64, height=64, steps=2, seed=3,
+PARAMS = GenerationParams(prompt="a cat", negative_prompt="blurry", width=64, height=64, steps=1, seed=3,
                           scheduler="Euler")
 
 

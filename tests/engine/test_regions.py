@@ -36,18 +36,20 @@ def first_cross_attention(module):
     return next(m for name, m in module.named_modules() if name.endswith("attn2"))
 
 
-def attention_outputs(engine, params, inputs, module):
-    """The first cross-attention's output (positive half) in `module` for each of the two region prompts."""
+def attention_outputs(engine, params, inputs, modules) -> list[list]:
+    """The first cross-attention's output (positive half) in each module, for each of the two region prompts."""
     outputs = []
     for prompt in PROMPTS:
-        got = []
-        hook = first_cross_attention(module).register_forward_hook(lambda m, i, o: got.append(o[-1]))
+        got = [[] for _ in modules]
+        hooks = [first_cross_attention(module).register_forward_hook(lambda m, i, o, box=box: box.append(o[-1]))
+                 for module, box in zip(modules, got)]
         try:
             engine.generate(params.replace(regions=(RegionSpec(prompt, "fox"),)), steering=inputs,
                             addons=inputs.models)
         finally:
-            hook.remove()
-        outputs.append(got[0])
+            for hook in hooks:
+                hook.remove()
+        outputs.append([box[0] for box in got])
     return outputs
 
 
@@ -68,10 +70,10 @@ def test_the_cross_attention_reads_a_regions_prompt_only_inside_its_mask(case, s
         params = params.replace(controls=(ControlSpec("canny", "tiny-canny", 1.0),), loras=(("ink", 0.8),))
         modules += engine.steering.controlnets_for([controlnet], engine._pipes["txt2img"], "SD 1.x", torch.float32)
     inputs = steering_inputs(controls=controls, regions=[box_mask(64, 32)], models=models)
-    for module in modules:
-        first, second = attention_outputs(engine, params, inputs, module)
-        side = int(round(first.shape[0] ** 0.5))
-        change = (first - second).abs().mean(-1).reshape(side, side)
+    first, second = attention_outputs(engine, params, inputs, modules)
+    for one, other in zip(first, second):  # the UNet, and the ControlNet when there is one
+        side = int(round(one.shape[0] ** 0.5))
+        change = (one - other).abs().mean(-1).reshape(side, side)
         inside = torch.zeros(side, side, dtype=torch.bool)
         inside[: side // 2, : side // 2] = True
         assert change[~inside].max() == 0  # outside the region: the very same numbers
