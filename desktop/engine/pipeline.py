@@ -22,14 +22,14 @@ import torch
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.memory import MemoryPlan
 from desktop.core.messages import JobCancelled, RgbImage
-from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family
+from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family, weights_variant
 from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
 from desktop.engine.device import describe, pick_device
+from desktop.engine.fast_recipe import FusedLora, call_options, recipe_applied, scheduler_for
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
-from desktop.engine.schedulers import make_scheduler
 from desktop.engine.steering import SteeringInputs, SteeringModels, SteeringPlan
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,9 @@ def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
     if problem:
         raise ModelLoadError(problem)
     extra = {} if diffusers_family(folder) == SDXL else {"safety_checker": None, "requires_safety_checker": False}
+    variant = weights_variant(folder)
+    if variant:  # fp16 files (half the download): loaded at `dtype`, i.e. upcast to fp32 on a CPU
+        extra["variant"] = variant
     try:
         pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype, **extra)
     except Exception as error:  # noqa: BLE001 - a damaged folder raises anything (SafetensorError, RecursionError)
@@ -138,6 +141,7 @@ class ImageEngine:
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
+        self.fused_lora = FusedLora()  # Fast mode: the recipe's LoRA merged into the weights while it is asked for
         self.steering = SteeringModels(self._tune)  # ControlNets, depth and IP-Adapter models kept for the next image
 
     # ------------------------------------------------------------------ loading
@@ -180,6 +184,7 @@ class ImageEngine:
     def unload(self) -> None:
         if not self._pipes:
             return
+        self.fused_lora.key = None  # a fused LoRA goes with the weights it was merged into
         self._pipes.clear()
         self._vae = None
         self.steering.clear()
@@ -191,6 +196,18 @@ class ImageEngine:
         gc.freeze()
         if self.device == "cuda":
             torch.cuda.empty_cache()
+
+    def reload(self) -> None:
+        """Load the model again from its files: the weights exactly as they are on disk."""
+        if self.loaded is not None:
+            path, family = self.loaded.path, self.loaded.family
+            self.unload()
+            self.load(path, family)
+
+    @property
+    def base_pipe(self):
+        """The text-to-image pipeline; the img2img and inpaint ones share its modules."""
+        return self._pipes["txt2img"]
 
     def _tune(self, module):
         """A module added to the loaded pipeline (a ControlNet) in the layout the UNet runs in on the CPU."""
@@ -243,9 +260,13 @@ class ImageEngine:
         mask=None,
         addons: Addons | Sequence[ModelEntry] = (),
         on_status: StatusFn | None = None,
+        output_type: str = "pil",
         steering: SteeringInputs | None = None,
     ) -> list:
         """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run.
+
+        output_type="latent" returns the latents tensor undecoded, and a latents tensor given as
+        init_image is used as it is (img2img): the hires fix's latent upscale (desktop.engine.hires).
 
         addons: the LoRA/VAE/TAESD files the user has (to resolve params.loras, `<lora:...>` tags and
         params.vae by name), or an Addons already resolved. LoraError / CheckpointError say what is wrong.
@@ -256,11 +277,12 @@ class ImageEngine:
             raise ModelLoadError("no model is loaded: choose a model first")
         if not isinstance(addons, Addons):
             addons = resolve_addons(params, addons)
+        addons = self.fused_lora.prepare(self, params, addons)  # Fast mode: its LoRA fused, kept for the next one
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
         plan = SteeringPlan.make(self.steering, self._pipes["txt2img"], self.loaded.family, params, mode, steering,
                                  mask if mode == "inpaint" else None)
         pipe = plan.pipe or self._pipe_for(mode)
-        pipe.scheduler = make_scheduler(params.scheduler, self._base_scheduler_config)
+        pipe.scheduler = scheduler_for(params, self._base_scheduler_config)  # a Fast mode recipe's spacing too
         family = self.loaded.family
         cancel = cancel or threading.Event()
 
@@ -287,13 +309,16 @@ class ImageEngine:
             callback_on_step_end=on_step_end,
             callback_on_step_end_tensor_inputs=["latents"],
             output_type="pil",
+            **call_options(params),
         )
         if mode == "txt2img":
             call.update(width=params.width, height=params.height)
         else:
             if init_image is None:
                 raise ValueError(f"{params.mode} needs a source image")
-            call.update(image=init_image.convert("RGB").resize((params.width, params.height)), strength=params.strength)
+            image = init_image if isinstance(init_image, torch.Tensor) else \
+                init_image.convert("RGB").resize((params.width, params.height))
+            call.update(image=image, strength=params.strength)
             if mode == "inpaint":
                 if mask is None:
                     raise ValueError("inpaint needs a mask: paint where the image should change")
@@ -301,8 +326,9 @@ class ImageEngine:
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
         # LoRA and IP-Adapter layers are created outside inference mode: they are parameters, removed afterwards
-        with addons_applied(pipe, addons, self._load_vae), plan.loaded(pipe, self.steering, family) as references, \
-                contextlib.ExitStack() as regions, torch.inference_mode():
+        with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), \
+                plan.loaded(pipe, self.steering, family) as references, contextlib.ExitStack() as regions, \
+                torch.inference_mode():
             call.update(references)
             call.update(plan.arguments(pipe, addons.prompt, params.negative_prompt, regions))
             for key in ("prompt", "negative_prompt"):
@@ -310,9 +336,11 @@ class ImageEngine:
                     del call[key]  # replaced by the A1111-style embeddings
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
-            if fast or half_vae:
+            if fast or half_vae or output_type == "latent":
                 call["output_type"] = "latent"  # the pipeline skips its VAE; it is decoded below
             result = pipe(**call)
+            if output_type == "latent":
+                return result.images
             if half_vae:
                 images, note = decode(pipe, result.images)
                 if note and on_status is not None:

@@ -53,9 +53,20 @@ class GenerationController(QObject):
         # the worker emits from its thread; a method of this GUI-thread object runs on the GUI thread
         worker.message.connect(self._on_message)
         worker.queue_changed.connect(self._on_queue_changed)
+        self._lanes = [worker]
         panel.generate_requested.connect(self.generate)
         panel.cancel_requested.connect(self.cancel)
         panel.clear_queue_requested.connect(self.clear_queue)
+
+    def use_lane(self, worker) -> None:
+        """Send the next jobs to this lane (this computer's, or a ComfyUI client's); every lane used stays heard."""
+        if worker is self.worker:
+            return
+        if worker not in self._lanes:
+            self._lanes.append(worker)
+            worker.message.connect(self._on_message)
+            worker.queue_changed.connect(self._on_queue_changed)
+        self.worker = worker
 
     @property
     def idle(self) -> bool:
@@ -95,7 +106,10 @@ class GenerationController(QObject):
         if document is None:
             if params.mode != "txt2img":
                 raise EditError(NO_CANVAS)
-            document = self.documents.ensure_document(params.width, params.height)
+            from desktop.core.params import hires_size  # hires fix: the canvas is made at the final size
+
+            document = self.documents.ensure_document(*(hires_size(params) if params.hires_scale else
+                                                        (params.width, params.height)))
         target, params, init, mask = prepare(document, params)
         params, pixels = steering(document, target, params)  # control, reference and region layers
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
