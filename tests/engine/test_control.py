@@ -225,3 +225,13 @@ def test_a_real_size_sd15_controlnet_file_in_the_original_layout_loads_with_the_
                                               local_files_only=True)
     probe = "down_blocks.1.attentions.0.transformer_blocks.0.attn2.to_k.weight"
     assert torch.equal(loaded.state_dict()[probe], model.state_dict()[probe])
+
+
+def test_the_hires_fix_first_pass_is_steered(engine, controlnet_entry):
+    from desktop.engine.hires import generate_hires
+
+    params, inputs = control(controlnet_entry)
+    hires = params.replace(hires_scale=1.5, hires_upscaler="Lanczos", hires_strength=0.5)
+    steered = generate_hires(engine, hires, steering=inputs)[0]
+    plain = generate_hires(engine, hires.replace(controls=()))[0]
+    assert steered.size == (96, 96) and np.abs(pixels(steered) - pixels(plain)).max() > 3
