@@ -101,12 +101,13 @@ def run(args) -> int:
         return _fail(str(error))
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
-    if args.comfyui is not None:
-        from desktop.commands import generate_comfyui
-
-        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
+    if args.comfyui is not None:  # depth/pose models for control pictures are this computer's
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths),
+                                    lambda: discover_models(folders, hf_cache_dir()))
     entries = discover_models(folders, hf_cache_dir())
     try:
         entry = resolve_model(args.model, entries)

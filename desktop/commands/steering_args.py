@@ -74,7 +74,9 @@ def _check_preprocessing(option: str, kind: str, entries) -> None:
                                f"--control-as-is")
 
 
-def parse_control(text: str, entries, family: str, size: tuple[int, int], as_is: bool = False) -> tuple[ControlSpec, object]:
+def parse_control(text: str, entries, family: str, size: tuple[int, int], as_is: bool = False,
+                  on_server: bool = False) -> tuple[ControlSpec, object]:
+    """on_server: MODEL is a ControlNet on the ComfyUI server (resolved there; empty: the one for TYPE)."""
     option = f"--control {text!r}"
     fields = _fields(text)
     if len(fields) < 2 or len(fields) > 6:
@@ -89,7 +91,8 @@ def parse_control(text: str, entries, family: str, size: tuple[int, int], as_is:
         else (0.0, 1.0)
     if len(rest) == 3:
         raise SteeringArgError(f"{option}: give both START and END (fractions of the steps), e.g. :0.8:0:0.6")
-    model = _controlnet(option, model, kind, entries, family)
+    if not on_server:
+        model = _controlnet(option, model, kind, entries, family)
     if not as_is:
         _check_preprocessing(option, kind, entries)
     try:
@@ -158,10 +161,13 @@ def parse_region(text: str, size: tuple[int, int]) -> tuple[RegionSpec, object]:
     return RegionSpec(prompt.strip(), layer=Path(path_text).name), mask
 
 
-def parse_steering(args, params, entries, family: str):
-    """(params with the specs, SteeringInputs) for generate's options; SteeringArgError for the first mistake."""
+def parse_steering(args, params, entries, family: str, on_server: bool = False):
+    """(params with the specs, SteeringInputs) for generate's options; SteeringArgError for the first mistake.
+
+    on_server: for `--comfyui`; ControlNet names are the server's (checked there), preprocessing models local.
+    """
     size = (params.width, params.height)
-    controls = [parse_control(text, entries, family, size, args.control_as_is) for text in args.control]
+    controls = [parse_control(text, entries, family, size, args.control_as_is, on_server) for text in args.control]
     references = [parse_reference(text, entries, family) for text in args.reference]
     regions = [parse_region(text, size) for text in args.region]
     params = params.replace(controls=tuple(s for s, _ in controls), references=tuple(s for s, _ in references),

@@ -127,6 +127,12 @@ def control_picture(spec: ControlSpec, rgba: np.ndarray, mask: np.ndarray | None
     raise SteeringModelError(f"{row.label}: no preprocessor for {model.kind} models")  # a table row without code
 
 
+def local_preprocessor(entries: Sequence[ModelEntry], estimators: DepthEstimators):
+    """control_picture with the user's models, as a (spec, rgba, mask) callable: a ComfyUI server's control
+    pictures are made here, the same way as for the local engine (desktop/remote/comfyui_steering.py)."""
+    return lambda spec, rgba, mask: control_picture(spec, rgba, mask, entries, estimators)
+
+
 def fit(image: Image.Image, width: int, height: int, nearest: bool = False) -> Image.Image:
     """An image at the generation size (the canvas area is in pixels; the generation in multiples of 8)."""
     if image.size == (width, height):
