@@ -37,6 +37,9 @@ def comfyui_chunks(prompt: str) -> list[str]:
         elif fragment.weight == 1.0 or not fragment.text.strip():
             chunks[-1].append(_escaped(fragment.text))
         else:
-            chunks[-1].append(f"({_escaped(fragment.text)}:{_weight(fragment.weight)})")
+            core = fragment.text.strip()  # spaces stay outside the brackets, where they were typed
+            start = fragment.text.index(core)
+            chunks[-1].append(f"{fragment.text[:start]}({_escaped(core)}:{_weight(fragment.weight)})"
+                              f"{fragment.text[start + len(core):]}")
     texts = ["".join(parts).strip() for parts in chunks]
     return [text for text in texts if text] or [""]
