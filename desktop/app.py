@@ -149,7 +149,10 @@ class Atelier:
             select = self.settings.comfyui_checkpoint
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
-        self.controller.steering_models = tuple(e for e in entries if e.kind in STEERING_KINDS)
+        steering = tuple(e for e in entries if e.kind in STEERING_KINDS)
+        if getattr(self, "image_engine", None) is not None:  # on a ComfyUI server: its ControlNets
+            steering = self.image_engine.steering_models(steering)
+        self.controller.steering_models = steering
         from desktop.core.upscalers import upscaler_names
 
         self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
