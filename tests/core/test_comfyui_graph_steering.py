@@ -93,6 +93,7 @@ def test_regions_need_the_rest_mask():
 @pytest.mark.parametrize("typed, sent", [
     ("a harbour at dusk", ["a harbour at dusk"]),  # plain text goes as typed
     ("a (red:1.3) boat", ["a (red:1.3) boat"]),  # ComfyUI reads this itself
+    ("a (tower:1.0)", ["a tower"]),  # weight 1 is the plain text, exactly
     ("a ((red)) boat", ["a (red:1.21) boat"]),  # nested emphasis: the same weight, written out
     ("a [blue] sea", ["a (blue:0.9091) sea"]),  # ComfyUI has no [ ]: A1111's ÷1.1 written as a weight
     ("((a (red:1.5) boat))", ["(a:1.21) (red:1.815) (boat:1.21)"]),  # A1111 multiplies nested explicit weights

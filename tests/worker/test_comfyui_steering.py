@@ -89,7 +89,8 @@ def test_control_layers_and_regions_steer_the_servers_image_and_are_recorded(qtb
     regional = GenerationParams(**TINY, regions=(RegionSpec("a red dragon breathing fire", layer="Dragon"),))
     region_image, result = _image(qtbot, client, regional, region_masks=(GrayImage(64, 64, inside.tobytes()),))
     change = np.abs(region_image - plain).mean(axis=2)
-    assert change.mean() > 1.0
+    # measured: 7.7 inside, 2.6 outside (the UNet's receptive field spreads some change past the mask at 64 px)
+    assert change.mean() > 1.0 and change[:, :32].mean() > 2 * change[:, 32:].mean()
     assert read_metadata(result.path).atelier_params["regions"][0]["prompt"] == "a red dragon breathing fire"
 
 
