@@ -33,6 +33,11 @@ def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
 
     if getattr(args, "fast", False):
         return fail("--fast picks a few-step recipe for a model on this computer: leave it out with --comfyui")
+    steering = [flag for flag in ("control", "reference", "region") if getattr(args, flag, None)]
+    if steering:  # refused, never dropped: the image would not be the one asked for
+        flags = "/".join(f"--{flag}" for flag in steering)
+        return fail(f"{flags} steer a model on this computer only: leave {'it' if len(steering) == 1 else 'them'} "
+                    "out with --comfyui, or leave out --comfyui")
     if not args.comfyui.strip():  # `--comfyui ""`: a script with an empty variable
         return fail("--comfyui needs the server's address, e.g. --comfyui http://192.168.1.20:8188")
     try:

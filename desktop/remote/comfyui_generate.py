@@ -80,6 +80,12 @@ def generate(server: ComfyUIConnection, job: GenerateJob, cancel: threading.Even
     if job.params.fast_mode or job.params.fast_recipe or job.params.cache_interval > 1:
         raise ServerError("Fast mode picks a few-step recipe for a model on this computer: switch it off to "
                           f"generate on {server.name}")
+    steered = [what for what, specs in (("control layers", job.params.controls), ("reference images",
+               job.params.references), ("regional prompts", job.params.regions)) if specs]
+    if steered:  # refused, never dropped: an image made without them would not be what the canvas asked for
+        raise ServerError(f"{' and '.join(steered).capitalize()} steer a model on this computer only; {server.name} "
+                          "does not get them yet: switch them off (Layer > Steer > Switch Steering On/Off) or "
+                          "generate on this computer (Settings > Image Engine)")
     inputs, recorded_loras = graph_inputs(server, job)
     try:
         graph = build_graph(job.params, inputs)
