@@ -107,6 +107,8 @@ class GenerationController(QObject):
         addons = self.model.addons  # LoRA/VAE files, for the lane to resolve names in params and prompt
         if params.hires_scale and params.mode != "txt2img":  # the hires fix is for text to image, as in A1111
             params = params.replace(hires_scale=0.0)
+        # the canvas's steering layers steer (read below); specs Reuse settings put in the model are only a record
+        params = params.replace(controls=(), references=(), regions=())
         if self.documents is None:
             return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons,
                                **self.job_options)

@@ -71,6 +71,13 @@ def test_a_painted_layer_becomes_a_control_layer_with_a_preview_and_steers_the_r
     dock.show_error = refusals.append
     dock.buttons["reproduce"].click()
     assert "steered by control" in refusals[0]
+    assert atelier.prompt.controls  # Reuse settings also put the image's record in the prompt model…
+    layers = workspace.layers.list
+    qtbot.mouseClick(layers.viewport(), Qt.MouseButton.LeftButton, pos=layers.visualItemRect(layers.item(0)).center())
+    assert docs.document.active_layer is sketch
+    atelier.steering.actions["toggle"].trigger()  # …but only the canvas's enabled layers steer: off is off
+    job, _ = _generate(qtbot, atelier, "a red boat")
+    assert job.params.controls == () and job.control_images == ()
 
 
 def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot, atelier, tmp_path):
