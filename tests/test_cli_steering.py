@@ -72,6 +72,8 @@ def test_bad_steering_gets_one_line_and_exit_2(home, tiny_sd15, tmp_path):
         (["--reference", f"{big}:plus"], "no IP-Adapter named 'plus'; installed: ip-adapter-full-face_tiny"),
         (["--region", f"{big}:a cat"], "is 80x80 but the image to make is 64x64"),
         (["--region", f"{left}"], "write MASK_IMAGE:PROMPT"),
+        (["--comfyui", "http://127.0.0.1:9", "--reference", f"{big}:plus"],  # refused before the server is asked
+         "--reference: reference images (IP-Adapter) cannot be sent to http://127.0.0.1:9: stock ComfyUI has no"),
     ]
     for extra, needle in cases:
         result = run_main("--model", str(tiny_sd15), "--prompt", "x", "--width", "64", "--height", "64",

@@ -72,10 +72,15 @@ def refuse_unsupported(server: ComfyUIConnection, job: GenerateJob) -> None:
                                 ("region", params.regions, job.region_masks)):
         if images and len(specs) != len(images):  # a caller's bug, said plainly instead of steering the wrong layer
             raise SteeringRefused(f"the job has {len(specs)} {name} settings but {len(images)} {name} images")
-    if job.reference_images and any(spec.enabled and spec.weight > 0 for spec in params.references):
+    if any(spec.enabled and spec.weight > 0 for spec in params.references):
         raise SteeringRefused(REFERENCES_REFUSED.format(server=server.name))
-    if job.control_images and any(spec.acts and spec.type == "inpaint" and spec.preprocess
-                                  for spec in params.controls):
+    unpictured = [what for what, acting, images in (
+        ("control layers", any(spec.acts for spec in params.controls), job.control_images),
+        ("regional prompts", any(spec.enabled for spec in params.regions), job.region_masks)) if acting and not images]
+    if unpictured:  # refused, never dropped: an image made without them is not what was asked for
+        raise SteeringRefused(f"the job names {' and '.join(unpictured)} but carries none of their pictures: "
+                              "mark the layers on the canvas again (Layer > Steer)")
+    if any(spec.acts and spec.type == "inpaint" and spec.preprocess for spec in params.controls):
         raise SteeringRefused(INPAINT_CONTROL_REFUSED.format(server=server.name))
 
 
@@ -111,8 +116,7 @@ def upload_controls(server: ComfyUIConnection, job: GenerateJob, preprocess: Pre
     the acting ones name the ControlNet the server used."""
     params = job.params
     size = (params.width, params.height)
-    # without pictures the specs are only a record (as in the local engine: e.g. a job from saved settings)
-    acting = [(index, spec) for index, spec in enumerate(params.controls) if spec.acts and job.control_images]
+    acting = [(index, spec) for index, spec in enumerate(params.controls) if spec.acts]
     if not acting:
         return (), params.controls
     try:

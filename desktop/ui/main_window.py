@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QKeySequence, QShortcut
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QWidget
 
 from desktop import __version__
 from desktop.ui.canvas_view import CanvasView
@@ -23,7 +23,7 @@ SHORTCUTS = [
 class MainWindow(QMainWindow):
     """Lays out the canvas, the docks and the status bar; features add docks and menu entries."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, prompt_model=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Atelier")
         self.setObjectName("atelier-main-window")
@@ -32,10 +32,8 @@ class MainWindow(QMainWindow):
         self.menus = {name: self.menuBar().addMenu(name) for name in ("&File", "&Edit", "&View", "&Help")}
         self.canvas = CanvasView()
         self.setCentralWidget(self.canvas)
-        self.prompt_panel = PromptPanel()
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self.prompt_panel)
-        self.prompt_dock = self.add_dock("Prompt", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.prompt_panel = PromptPanel(prompt_model)  # scrolls its settings itself; Generate stays in view
+        self.prompt_dock = self.add_dock("Prompt", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.prompt_dock.setMinimumWidth(320)
         self.device_label = QLabel("Device: not loaded yet")
         self.model_label = QLabel("")

@@ -26,8 +26,8 @@ def test_choose_comfyui_in_settings_then_generate_reaches_canvas_and_gallery(qtb
     qtbot.waitUntil(lambda: dialog.checkpoints.count() > 0, timeout=30_000)
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     panel = atelier.window.prompt_panel
-    qtbot.waitUntil(lambda: panel.selected_model() is not None, timeout=30_000)
-    assert panel.selected_model().path == CHECKPOINT_NAME and not atelier.welcome.isVisible()
+    qtbot.waitUntil(lambda: atelier.prompt.selected_model is not None, timeout=30_000)
+    assert atelier.prompt.selected_model.path == CHECKPOINT_NAME and not atelier.welcome.isVisible()
     qtbot.keyClicks(panel.prompt, "a harbour at dawn")
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=180_000) as blocker:
         qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
@@ -76,7 +76,7 @@ def test_a_control_layer_steers_an_image_made_on_the_server(qtbot, start_atelier
     qtbot.waitUntil(lambda: dialog.checkpoints.count() > 0, timeout=30_000)
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     panel, window, workspace = atelier.window.prompt_panel, atelier.window, atelier.workspace
-    qtbot.waitUntil(lambda: panel.selected_model() is not None, timeout=30_000)
+    qtbot.waitUntil(lambda: atelier.prompt.selected_model is not None, timeout=30_000)
     docs = workspace.documents
     assert docs.open_path(write_png(tmp_path / "photo.png", gradient()))
     qtbot.mouseClick(workspace.layers.buttons["add"], Qt.MouseButton.LeftButton)

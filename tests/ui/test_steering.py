@@ -19,13 +19,11 @@ def _generate(qtbot, atelier, prompt: str):
     panel, controller = atelier.window.prompt_panel, atelier.controller
     panel.prompt.setPlainText(prompt)
     before = len(controller.results)
-    submitted = []
-    controller.worker.submit, real = (lambda job: (submitted.append(job), real(job))[1]), controller.worker.submit
     qtbot.waitUntil(panel.generate_button.isEnabled, timeout=3000)
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
+    job = list(controller.handles.values())[-1].job  # the one just queued (after a preload, if that still runs)
     qtbot.waitUntil(lambda: len(controller.results) > before and controller.idle, timeout=90000)
-    controller.worker.submit = real
-    return submitted[0], controller.results[-1]
+    return job, controller.results[-1]
 
 
 def _ok(qtbot, dialog):
@@ -73,6 +71,13 @@ def test_a_painted_layer_becomes_a_control_layer_with_a_preview_and_steers_the_r
     dock.show_error = refusals.append
     dock.buttons["reproduce"].click()
     assert "steered by control" in refusals[0]
+    assert atelier.prompt.controls  # Reuse settings also put the image's record in the prompt model…
+    layers = workspace.layers.list
+    qtbot.mouseClick(layers.viewport(), Qt.MouseButton.LeftButton, pos=layers.visualItemRect(layers.item(0)).center())
+    assert docs.document.active_layer is sketch
+    atelier.steering.actions["toggle"].trigger()  # …but only the canvas's enabled layers steer: off is off
+    job, _ = _generate(qtbot, atelier, "a red boat")
+    assert job.params.controls == () and job.control_images == ()
 
 
 def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot, atelier, tmp_path):
@@ -121,3 +126,28 @@ def test_a_region_a_reference_file_and_the_visible_canvas_go_into_the_job(qtbot,
     assert docs.document.active_layer.steering.enabled is False
     assert docs.document.history.undo_label == "Control layer off"
 
+
+
+def test_a_controlnet_in_another_apps_folder_steers_from_where_it_lies(qtbot, start_atelier, tiny_sd15,
+                                                                       tiny_controlnet, tmp_path):
+    """Settings > Model Folders: an A1111 folder's models/ControlNet is offered in the dialog and used in place."""
+    import shutil
+
+    webui = tmp_path / "stable-diffusion-webui"
+    shutil.copytree(tiny_controlnet, webui / "models" / "ControlNet" / "control_tiny_canny")
+    (webui / "models" / "Stable-diffusion").mkdir()  # how Atelier knows an A1111 folder
+    atelier = start_atelier({"tiny-sd15": tiny_sd15}, size=(1100, 760), steps=2, seed=42,
+                            extra_model_dirs=[str(webui)])
+    assert [e.name for e in atelier.prompt.steering_models] == ["control_tiny_canny"]
+    docs = atelier.workspace.documents
+    assert docs.open_path(write_png(tmp_path / "photo.png", gradient()))
+    atelier.steering.actions["control"].trigger()
+    dialog = atelier.steering.dialog
+    assert dialog.model.currentData() == "control_tiny_canny"
+    dialog.type.setCurrentIndex(dialog.type.findData("canny"))
+    qtbot.waitUntil(lambda: not dialog.preview.pixmap().isNull(), timeout=30000)
+    _ok(qtbot, dialog)
+    job, result = _generate(qtbot, atelier, "a harbour")
+    assert result.params.controls == (ControlSpec("canny", "control_tiny_canny", layer="photo"),)
+    assert any(e.path.startswith(str(webui)) for e in job.addons)  # the lane loads it where it lies
+    assert not any((atelier.paths.models_dir / "controlnet").glob("*"))  # nothing copied

@@ -42,10 +42,10 @@ def short_name(spec) -> str:
 class SteeringFeature(QObject):
     """Owns the Layers panel's Steer menu, the steering dialog and its control preview."""
 
-    def __init__(self, window, workspace, client, controller, panel) -> None:
+    def __init__(self, window, workspace, client, model) -> None:
         super().__init__(window)
         self.window, self.workspace, self.client = window, workspace, client
-        self.controller, self.panel = controller, panel
+        self.model = model  # the PromptModel: the selected image model and the steering models there are
         self.dialog: SteeringDialog | None = None
         self._target = None  # (layer id or None for a new layer, new Layer or None)
         self._preview_job: int | None = None
@@ -210,9 +210,9 @@ class SteeringFeature(QObject):
     def _open(self, kind: str, name: str, spec, target) -> SteeringDialog:
         if self.dialog is not None:
             self.dialog.close()
-        entry = self.panel.selected_model()
+        entry = self.model.selected_model
         family = entry.family if entry is not None else ""
-        self.dialog = SteeringDialog(kind, name, spec, list(self.controller.steering_models), family, self.window)
+        self.dialog = SteeringDialog(kind, name, spec, list(self.model.steering_models), family, self.window)
         self._target = target
         self.dialog.preview_wanted.connect(self._on_preview_wanted)
         self.dialog.accepted.connect(self._on_accepted)
@@ -259,7 +259,7 @@ class SteeringFeature(QObject):
         mask = document.mask[rect.slices()]
         job = PreprocessJob(spec, RgbaImage(pixels.shape[1], pixels.shape[0], pixels.tobytes()), width, height,
                             GrayImage(mask.shape[1], mask.shape[0], np.ascontiguousarray(mask).tobytes()),
-                            tuple(self.controller.steering_models), tag=layer.id)
+                            tuple(self.model.steering_models), tag=layer.id)
         self._preview_job = job.job_id
         handle = self.client.submit(job)
         handle.message.connect(self._on_preview_message)
