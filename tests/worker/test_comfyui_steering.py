@@ -16,10 +16,12 @@ from PIL import Image
 from comfyui_peer import CHECKPOINT_NAME, CONTROLNET_NAME, add_controlnet
 from desktop.core.messages import Done, Failed, GenerateJob, GrayImage, ImageResult, RgbaImage
 from desktop.core.metadata import a1111, read_metadata
+from desktop.core.models import identify_folder
 from desktop.core.params import GenerationParams
 from desktop.core.preprocessors import canny
 from desktop.core.server_address import ServerAddress
 from desktop.core.steering import ControlSpec, ReferenceSpec, RegionSpec
+from desktop.engine.control_images import DepthEstimators, control_picture
 from desktop.worker.comfyui_client import ComfyUIClient
 
 TINY = dict(prompt="a lighthouse", width=64, height=64, steps=1, guidance=1.0, scheduler="Euler", seed=5)
@@ -59,22 +61,32 @@ def _history_count(url):
     return len(json.load(urllib.request.urlopen(url + "/history", timeout=10)))
 
 
-def test_control_layers_and_regions_steer_the_servers_image_and_are_recorded(qtbot, client, comfyui_server):
+def _uploaded(base, index):
+    latest = max((base / "temp").glob(f"atelier-*-control{index}.png"), key=lambda p: p.stat().st_mtime_ns)
+    return np.asarray(Image.open(latest).convert("RGB"))
+
+
+def test_control_layers_and_regions_steer_the_servers_image_and_are_recorded(qtbot, client, comfyui_server,
+                                                                            tiny_depth):
     layer = RgbaImage(64, 64, _layer().tobytes())
     plain, _ = _image(qtbot, client, GenerationParams(**TINY))
 
-    controlled = GenerationParams(**TINY, controls=(ControlSpec("canny", "atelier-random-control-sd15", 1.0, 0.0, 1.0,
-                                                                layer="Sketch"),))
-    steered, result = _image(qtbot, client, controlled, control_images=(layer,))
-    assert np.abs(steered - plain).mean() > 1.0  # the ControlNet changed the picture
-    # the picture the server read is the local engine's canny of the layer, made on this computer
-    uploaded = max((comfyui_server.base / "temp").glob("atelier-*-control0.png"), key=lambda p: p.stat().st_mtime_ns)
-    assert np.array_equal(np.asarray(Image.open(uploaded).convert("RGB")), canny(_layer()).rgb)
+    depth_model = identify_folder(tiny_depth, "tiny-depth", "models folder")  # the user's depth model, here
+    controlled = GenerationParams(**TINY, controls=(
+        ControlSpec("canny", "atelier-random-control-sd15", 1.0, 0.0, 1.0, layer="Sketch"),
+        ControlSpec("depth", CONTROLNET_NAME, 0.5, 0.0, 0.8, layer="Photo")))
+    steered, result = _image(qtbot, client, controlled, control_images=(layer, layer), addons=(depth_model,))
+    assert np.abs(steered - plain).mean() > 1.0  # the ControlNets changed the picture
+    # the pictures the server read are the local engine's, made on this computer (depth with the local model)
+    assert np.array_equal(_uploaded(comfyui_server.base, 0), canny(_layer()).rgb)
+    local_depth = control_picture(controlled.controls[1], _layer(), None, [depth_model], DepthEstimators())
+    assert np.array_equal(_uploaded(comfyui_server.base, 1), local_depth.rgb)
     info = read_metadata(result.path)
-    assert info.atelier_params["controls"][0]["model"] == CONTROLNET_NAME  # the server's file, resolved by stem
-    assert info.atelier_params["controls"][0]["layer"] == "Sketch"
+    assert [c["model"] for c in info.atelier_params["controls"]] == [CONTROLNET_NAME] * 2  # the server's file
+    assert [c["layer"] for c in info.atelier_params["controls"]] == ["Sketch", "Photo"]
     text = Image.open(result.path).text["parameters"]
-    assert f"ControlNet 0: \"Module: canny, Model: {CONTROLNET_NAME}" in text
+    assert f"ControlNet 0: \"Module: canny, Model: {CONTROLNET_NAME}, Weight: 1" in text
+    assert f"ControlNet 1: \"Module: depth_midas, Model: {CONTROLNET_NAME}, Weight: 0.5" in text
     assert a1111.parse(text).extra["Server"] == comfyui_server.url
 
     # weight 0 and a switched-off layer add nothing: exactly the image without control, still recorded
