@@ -88,6 +88,7 @@ def test_a_control_layer_steers_an_image_made_on_the_server(qtbot, start_atelier
     steer = atelier.steering.dialog
     assert steer.model.currentData() == "atelier-random-control-sd15"  # the server's ControlNet is offered
     qtbot.waitUntil(lambda: not steer.preview.pixmap().isNull(), timeout=30_000)  # preprocessed on this computer
+    steer.grab().save(str(tmp_path / "server-control-dialog.png"))
     qtbot.mouseClick(steer.buttons.button(steer.buttons.StandardButton.Ok), Qt.MouseButton.LeftButton)
     assert sketch.steering == ControlSpec("scribble", "atelier-random-control-sd15")
     panel.prompt.setPlainText("a red boat")

@@ -77,7 +77,8 @@ class SteeringDialog(QDialog):
                                     e.name.lower()))
         box.addItem("(choose a model)" if fitting else "(none installed for this model)", "")
         for entry in fitting:
-            box.addItem(f"{entry.name}  ·  {entry.family}", entry.name)
+            where = "on the server" if entry.source.startswith("ComfyUI") else entry.family  # image_engine.py
+            box.addItem(f"{entry.name}  ·  {where}", entry.name)
         if chosen and box.findData(chosen) < 0:
             box.addItem(f"{chosen}  ·  not installed", chosen)
         box.setCurrentIndex(max(0, box.findData(chosen)) if chosen else (1 if fitting else 0))
