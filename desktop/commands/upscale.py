@@ -204,7 +204,7 @@ def missing_hires_upscaler(name: str) -> str:
             f"{', '.join(upscaler_names(folders))}")
 
 
-def generate_hires_headless(engine, params, on_progress, addons, loaded: list | None = None) -> list:
+def generate_hires_headless(engine, params, on_progress, addons, loaded: list | None = None, steering=None) -> list:
     """The hires fix's images; the upscaler it ran (if any) is appended to `loaded`, for the metadata."""
     from desktop.engine.hires import generate_hires
     from desktop.engine.upscaler import load_upscaler
@@ -217,4 +217,5 @@ def generate_hires_headless(engine, params, on_progress, addons, loaded: list | 
             loaded.append(upscaler)
         return upscaler
 
-    return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, addons=addons, on_status=say)
+    return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, addons=addons, on_status=say,
+                          steering=steering)
