@@ -11,7 +11,6 @@ from __future__ import annotations
 from PySide6.QtCore import Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -27,6 +26,7 @@ from desktop.core.chat_store import DEFAULT_TITLE, ChatStoreError, suggest_title
 from desktop.core.messages import Cancelled, ChatEnded, ChatJob, ChatStarted, Done, Failed, Started, Token
 from desktop.core.models import ModelEntry
 from desktop.core.tool_calls import ToolCall, tool_calls
+from desktop.ui import file_dialog
 from desktop.ui.chat.conversation_list import ConversationList
 from desktop.ui.chat.conversation_settings import ConversationSettings
 from desktop.ui.chat.message_view import MessageView
@@ -286,7 +286,7 @@ class ChatPanel(QWidget):
     @Slot(int)
     def export_dialog(self, conversation_id: int) -> None:
         title = self.store.conversation(conversation_id).title
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", f"{title}.md", "Markdown (*.md)")
+        path = file_dialog.save_file(self, "Export conversation", f"{title}.md", "Markdown (*.md)")
         if path:
             self.export_markdown(path, conversation_id)
 

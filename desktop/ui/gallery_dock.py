@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -29,6 +28,7 @@ from desktop.core.gallery_index import GalleryIndex
 from desktop.core.metadata import GenerationInfo, read_metadata
 from desktop.core.reproduction import PixelMatch
 from desktop.core.thumbnails import ThumbnailCache
+from desktop.ui import file_dialog
 from desktop.ui.gallery_model import ENTRY_ROLE, GalleryModel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
@@ -315,7 +315,7 @@ class GalleryDock(QDockWidget):
         self.status.setText(f"Moved {name} to the trash.")
 
     def _on_inspect_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Read the settings of an image", "", IMAGE_FILTER)
+        path = file_dialog.open_file(self, "Read the settings of an image", "", IMAGE_FILTER)
         if path:
             self.inspect_file(path)
 

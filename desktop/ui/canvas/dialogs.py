@@ -8,7 +8,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
     QDialogButtonBox,
-    QFileDialog,
     QFormLayout,
     QMessageBox,
     QSpinBox,
@@ -17,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from desktop.core.image_io import FILE_PATTERNS, MAX_SIDE
 from desktop.core.recovery import RecoveryFile
+from desktop.ui import file_dialog
 
 OPEN_FILTER = (f"Images and projects ({' '.join(FILE_PATTERNS)} *.ora);;OpenRaster projects (*.ora);;"
                f"Images ({' '.join(FILE_PATTERNS)});;All files (*)")
@@ -50,19 +50,16 @@ class NewCanvasDialog(QDialog):
         return self.width_box.value(), self.height_box.value(), BACKGROUNDS[self.background.currentText()]
 
 
-def ask_open_path(parent: QWidget, folder: str = "") -> str | None:
-    path, _ = QFileDialog.getOpenFileName(parent, "Open image or project", folder, OPEN_FILTER)
-    return path or None
+def ask_open_path(parent: QWidget, folder: str | Path = "") -> str | None:
+    return file_dialog.open_file(parent, "Open image or project", folder, OPEN_FILTER)
 
 
-def ask_project_path(parent: QWidget, suggestion: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Save project", suggestion, PROJECT_FILTER)
-    return path or None
+def ask_project_path(parent: QWidget, suggestion: str | Path) -> str | None:
+    return file_dialog.save_file(parent, "Save project", suggestion, PROJECT_FILTER)
 
 
-def ask_export_path(parent: QWidget, suggestion: str) -> str | None:
-    path, _ = QFileDialog.getSaveFileName(parent, "Export flattened image", suggestion, EXPORT_FILTER)
-    return path or None
+def ask_export_path(parent: QWidget, suggestion: str | Path) -> str | None:
+    return file_dialog.save_file(parent, "Export flattened image", suggestion, EXPORT_FILTER)
 
 
 def save_changes_box(parent: QWidget, title: str) -> QMessageBox:
