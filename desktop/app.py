@@ -31,6 +31,12 @@ class Atelier:
         self.settings_path = self.paths.config_dir / "settings.json"
         self.settings = Settings.load(self.settings_path)
         self.window = MainWindow()
+        from PySide6.QtWidgets import QApplication
+
+        from desktop.ui.theme import Theme, install_theme_menu  # dark unless the desktop (or View > Theme) says light
+
+        self.theme = Theme(QApplication.instance(), self.settings.theme, self.window)
+        self.theme.apply()
         from desktop.core.recovery import recovery_folder
         from desktop.ui.canvas.workspace import CanvasWorkspace  # layers, history, tools, files, autosave
 
@@ -81,6 +87,7 @@ class Atelier:
                                                       lambda _field: self.apply_job_options())
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
+        self.theme_actions = install_theme_menu(self.window, self.theme, self._save_theme)
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
         QTimer.singleShot(0, self.workspace.start)  # offer to restore work a crash left behind
@@ -91,6 +98,10 @@ class Atelier:
             "fast_decode": self.settings.fast_decode,
             "c2pa_key_dir": str(self.paths.config_dir / "c2pa") if self.settings.write_c2pa else "",
         }
+
+    def _save_theme(self, choice: str) -> None:
+        self.settings.theme = choice
+        self.settings.save(self.settings_path)
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:

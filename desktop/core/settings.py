@@ -36,6 +36,7 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    theme: str = "system"  # View > Theme: "system" (dark unless the desktop is light), "dark" or "light"
 
     @classmethod
     def load(cls, path: Path) -> "Settings":

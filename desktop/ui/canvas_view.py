@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QTransform
 from PySide6.QtWidgets import QWidget
 
 from desktop.core.document import Document, EditError
@@ -18,6 +18,7 @@ from desktop.core.geometry import Rect
 from desktop.ui.canvas import overlays
 from desktop.ui.canvas.display import DocumentDisplay
 from desktop.ui.canvas.tools import ExpandGesture, Gesture, MoveGesture, PaintGesture, SelectGesture, ToolState, paint_target
+from desktop.ui.theme import canvas_background
 
 MIN_ZOOM = 1 / 32
 MAX_ZOOM = 64.0
@@ -115,10 +116,18 @@ class CanvasView(QWidget):
         except EditError as error:
             self.message.emit(str(error))
             return False
+        self._show_expanded(left, top)
+        return True
+
+    def _show_expanded(self, left: int, top: int) -> None:
+        """After the canvas grew: the picture stays put on screen, unless the new canvas no longer fits;
+        then the whole canvas is fitted, so the new (empty) area is seen before Outpaint fills it."""
         self.offset -= QPointF(left * self.zoom, top * self.zoom)
+        bounds = self.image_to_widget(QRectF(0, 0, self.document.width, self.document.height))
+        if not QRectF(self.rect()).contains(bounds):
+            self.fit()
         self.update()
         self.canvas_expanded.emit()
-        return True
 
     # ------------------------------------------------------------------ zoom and pan
     def content_size(self):
@@ -310,9 +319,7 @@ class CanvasView(QWidget):
             gesture.cancel()
             self.message.emit(str(error))
         if isinstance(gesture, ExpandGesture) and (self.document.width, self.document.height) != before:
-            left, top = gesture.pads[0], gesture.pads[1]
-            self.offset -= QPointF(left * self.zoom, top * self.zoom)
-            self.canvas_expanded.emit()
+            self._show_expanded(gesture.pads[0], gesture.pads[1])
         self._update_ants()
         self.update()
 
@@ -376,10 +383,10 @@ class CanvasView(QWidget):
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(event.rect(), QColor("#2b2b2e"))
+        painter.fillRect(event.rect(), canvas_background(self))
         size = self.content_size()
         if size is None:
-            painter.setPen(QColor("#c8c8cc"))
+            painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
             painter.drawText(self.rect().adjusted(40, 40, -40, -40),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.hint or PLACEHOLDER)
             return

@@ -21,7 +21,7 @@ class GalleryController(QObject):
         self.index = GalleryIndex(paths.data_dir / "gallery.db", outputs_dir)
         self.dock = GalleryDock(self.index, ThumbnailCache(paths.cache_dir / "thumbnails"), window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.menus["&View"].addAction(self.dock.toggleViewAction())
+        window.add_panel(self.dock)
         self.reproducing: dict[int, str] = {}  # job id -> saved image it should match
         controller.image_ready.connect(self._on_image_ready)
         self.dock.reuse_settings.connect(self._on_reuse_settings)

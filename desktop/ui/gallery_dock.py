@@ -30,8 +30,10 @@ from desktop.core.reproduction import PixelMatch
 from desktop.core.thumbnails import ThumbnailCache
 from desktop.ui import file_dialog
 from desktop.ui.gallery_model import ENTRY_ROLE, GalleryModel
+from desktop.ui.note_label import NoteLabel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
+THUMBNAIL = 88  # px: the cache keeps larger ones; the view scales them
 DAY = 86_400
 DATE_CHOICES = (("Any time", None), ("Today", "today"), ("Last 7 days", 7 * DAY), ("Last 30 days", 30 * DAY),
                 ("Last 365 days", 365 * DAY))
@@ -105,8 +107,8 @@ class GalleryDock(QDockWidget):
         self.view = QListView()
         self.view.setModel(self.model)
         self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setIconSize(QSize(128, 128))
-        self.view.setGridSize(QSize(140, 156))
+        self.view.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.view.setGridSize(QSize(THUMBNAIL + 12, THUMBNAIL + 24))  # three across a 330 px dock
         self.view.setUniformItemSizes(True)  # lets the view place 10,000 items without measuring each
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(200)
@@ -116,36 +118,39 @@ class GalleryDock(QDockWidget):
         self.view.setWordWrap(False)
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = NoteLabel()
         self.buttons = {
             "open": QPushButton("Open"), "layer": QPushButton("Add as layer"), "reuse": QPushButton("Reuse settings"),
             "reproduce": QPushButton("Reproduce"), "favourite": QPushButton("☆ Favourite"),
-            "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect file…"),
+            "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect…"),
         }
         self.buttons["open"].setToolTip("Open this image on the canvas (double-click does the same)")
         self.buttons["reproduce"].setToolTip("Generate again with the saved settings and compare the pixels")
         self.buttons["delete"].setToolTip("Move the image to the system trash (Delete)")
         self.buttons["inspect"].setToolTip("Read the settings of any PNG, JPEG or WebP (A1111, ComfyUI, InvokeAI, …)")
 
+        search = QHBoxLayout()
+        search.addWidget(self.search, 1)
+        search.addWidget(self.count_label)
         filters = QHBoxLayout()
         filters.addWidget(self.model_filter, 1)
         filters.addWidget(self.date_filter)
         filters.addWidget(self.favourites_only)
-        actions, more = QHBoxLayout(), QHBoxLayout()
-        for name in ("open", "layer", "reuse", "reproduce"):
+        actions, more = QHBoxLayout(), QHBoxLayout()  # two short rows: the dock is narrow
+        for name in ("open", "layer", "reuse"):
             actions.addWidget(self.buttons[name])
-        for name in ("favourite", "delete", "inspect"):
+        for name in ("reproduce", "favourite", "delete", "inspect"):
             more.addWidget(self.buttons[name])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.details)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.search)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addLayout(search)
         layout.addLayout(filters)
-        layout.addWidget(self.count_label)
         layout.addWidget(split, 1)
         layout.addLayout(actions)
         layout.addLayout(more)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
@@ -73,7 +73,13 @@ class ModelsWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         self.status = QLabel("Drop .safetensors files here to import them.", self)
-        layout.addWidget(self.status)
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)  # Close and Esc hide the window; a download keeps running
+        footer = QHBoxLayout()
+        footer.addWidget(self.status, 1)
+        footer.addWidget(buttons)
+        layout.addLayout(footer)
         self.set_entries(entries)
 
     # ------------------------------------------------------------------ building

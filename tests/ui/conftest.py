@@ -21,7 +21,7 @@ def start_atelier(qtbot, app_paths):
 
     started = []
 
-    def start(models: dict[str, Path], show: bool = True, size: tuple[int, int] | None = None, **settings):
+    def start(models: dict[str, Path], show: bool = True, size: tuple[int, int] | None = (1280, 800), **settings):
         for name, folder in models.items():
             shutil.copytree(folder, app_paths.models_dir / name)
         Settings(**{"width": 64, "height": 64, "seed_locked": True, **settings}).save(

@@ -127,9 +127,19 @@ def clean(text: str) -> str:
     return text.replace("&&", "\0").replace("&", "").replace("\0", "&")
 
 
+def make_active(window) -> None:
+    """Window shortcuts work in the active window only: activate it, as a click on it would."""
+    window.activateWindow()
+    deadline = time.monotonic() + 2.0
+    while not window.isActiveWindow() and time.monotonic() < deadline:
+        QApplication.processEvents()
+        time.sleep(0.005)
+    assert window.isActiveWindow(), "the window could not be activated"
+
+
 def send_keys(window, keys: str) -> None:
     """Press a key combination like 'Ctrl+Shift+S' on the active main window, as a person does."""
-    window.activateWindow()
+    make_active(window)
     sequence = QKeySequence(keys)
     assert sequence.count() == 1, keys
     combination = sequence[0]

@@ -32,7 +32,7 @@ from desktop.core.edits import (
 from desktop.core.history import Command
 from desktop.ui.canvas.raster import thumbnail
 
-THUMB = 40
+THUMB = 32  # px: a 330 px tall panel lists six layers
 ID_ROLE = Qt.ItemDataRole.UserRole
 _gestures = itertools.count(1)
 
