@@ -17,6 +17,7 @@ from desktop.core.edits import expand_canvas
 from desktop.core.geometry import Rect
 from desktop.ui.canvas import overlays
 from desktop.ui.canvas.display import DocumentDisplay
+from desktop.ui.canvas.space_pan import SpacePan
 from desktop.ui.canvas.tools import ExpandGesture, Gesture, MoveGesture, PaintGesture, SelectGesture, ToolState, paint_target
 from desktop.ui.theme import canvas_background
 
@@ -66,6 +67,7 @@ class CanvasView(QWidget):
         self._ants_phase = 0.0
         self._ants = QTimer(self, interval=160)
         self._ants.timeout.connect(self._march)
+        self.space_pan = SpacePan(self)  # Space over the canvas pans, even while the prompt box has the keys
         self._on_tools_changed()
 
     # ------------------------------------------------------------------ content
@@ -204,6 +206,16 @@ class CanvasView(QWidget):
                         .toAlignedRect().adjusted(-2, -2, 2, 2))
 
     # ------------------------------------------------------------------ mouse and keys
+    def set_space_held(self, held: bool) -> None:
+        """Space is down for the canvas (SpacePan): a left drag pans instead of using the tool."""
+        self._space_down = held
+        if self._pan_from is None:
+            self.setCursor(Qt.CursorShape.OpenHandCursor if held else _CURSORS[self.tools.tool])
+
+    def pointer_position(self) -> QPointF | None:
+        """Where the pointer is over the canvas (widget coordinates), None when it is elsewhere."""
+        return self._pointer
+
     def event(self, event) -> bool:  # noqa: D401 - Qt's name
         # Escape mid-drag cancels the drag here, before the window's Cancel-generation shortcut sees it
         if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape and self._gesture:
@@ -266,6 +278,8 @@ class CanvasView(QWidget):
             button == Qt.MouseButton.LeftButton and (self._space_down or self.tools.tool == "pan")
         ):
             self._pan_from = event.position()
+            if self._space_down:
+                self.space_pan.note_pan()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
@@ -328,6 +342,10 @@ class CanvasView(QWidget):
         if gesture is not None:
             gesture.cancel()
             self.update()
+
+    def enterEvent(self, event) -> None:  # noqa: N802
+        self._pointer = event.position()
+        super().enterEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._pointer = None
