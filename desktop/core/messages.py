@@ -61,6 +61,7 @@ class GenerateJob:
     addons: tuple = ()
     fast_decode: bool = False  # decode the final image with a TAESD from addons (Settings.fast_decode)
     c2pa_key_dir: str = ""  # sign the saved PNG with a C2PA manifest using the key kept here (Settings.write_c2pa)
+    keep: bool = True  # False: a check (gallery Reproduce) compared with a saved image, not saved again
 
 
 @dataclass(frozen=True)

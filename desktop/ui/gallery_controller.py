@@ -47,7 +47,7 @@ class GalleryController(QObject):
             self.dock.show_error("Reproduce works for text-to-image results: this image was made from a source "
                                  "image on the canvas, which the file does not hold")
             return
-        job_id = self.controller.submit(params, entry)
+        job_id = self.controller.submit(params, entry, keep=False)  # compared, not saved: no duplicate
         self.reproducing[job_id] = path
         self.window.show_status(f"Reproducing {path}…")
 

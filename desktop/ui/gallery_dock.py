@@ -230,8 +230,9 @@ class GalleryDock(QDockWidget):
 
     def _on_filter_changed(self, count: int) -> None:
         self.count_label.setText(f"{count:,} image{'s' if count != 1 else ''}")
-        if self.current_path and self.gallery.get(self.current_path) is None:
-            self._show(None)
+        path = self.current_path
+        if path and (self.gallery.get(path) is None or not self.select_path(path)):
+            self._show(None)  # deleted, or filtered out of view: no button may act on an image not shown
 
     def _on_synced(self, result) -> None:
         if isinstance(result, Exception):

@@ -76,10 +76,11 @@ class GenerationController(QObject):
         self.idle_changed.emit(False)
         return job.job_id
 
-    def submit(self, params: GenerationParams, entry) -> int:
-        """Queue exactly these params with this model, outside the canvas (Reproduce, /imagine-like calls)."""
+    def submit(self, params: GenerationParams, entry, keep: bool = True) -> int:
+        """Queue exactly these params with this model, outside the canvas (Reproduce, /imagine-like calls);
+        keep=False makes the image without saving it (a Reproduce check)."""
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family,
-                          addons=self.panel.addon_entries(), **self.job_options)
+                          addons=self.panel.addon_entries(), keep=keep, **self.job_options)
         self.submitted[job.job_id] = job
         self.worker.submit(job)
         self.idle_changed.emit(False)

@@ -73,7 +73,8 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
         for index, image in enumerate(images):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
-            path, error = _save(image, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir)
+            path, error = _save(image, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir) if job.keep \
+                else ("", "")
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
