@@ -8,7 +8,7 @@ signals; AssistantActions carries it out on the prompt panel.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -31,8 +31,10 @@ from desktop.ui.chat.conversation_list import ConversationList
 from desktop.ui.chat.conversation_settings import ConversationSettings
 from desktop.ui.chat.message_view import MessageView
 from desktop.ui.chat.message_widget import MessageWidget
+from desktop.ui.text_fit import breakable, fit_to_width
 
 IMAGINE = "/imagine"
+PANEL_WIDTH = 330  # what the dock asks for; the window may give it more or less
 
 
 class ChatInput(QPlainTextEdit):
@@ -81,7 +83,7 @@ class ChatPanel(QWidget):
         worker.message.connect(self._on_message)  # a GUI-thread QObject's method: runs on the GUI thread
         if settings is not None:
             self.conversation_settings.auto_approve.setChecked(settings.auto_approve_tools)
-        self.store_notice.setText(store.notice)
+        self.store_notice.setText(breakable(store.notice))
         self.store_notice.setVisible(bool(store.notice))
         recent = store.list_conversations()
         self.refresh_list()
@@ -92,6 +94,9 @@ class ChatPanel(QWidget):
     def _build(self) -> None:
         self.model = QComboBox()
         self.model.setObjectName("chat-model")
+        # a long model name is elided in the box, never a reason for the dock to grow
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(12)
         self.model_hint = QLabel(wordWrap=True)
         self.model_hint.setObjectName("chat-model-hint")
         self.store_notice = QLabel(wordWrap=True)
@@ -162,6 +167,8 @@ class ChatPanel(QWidget):
         self.splitter.addWidget(chat)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([90, 600])
+        for label in (self.model_hint, self.store_notice, self.notice):
+            fit_to_width(label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(model_row)
@@ -187,7 +194,7 @@ class ChatPanel(QWidget):
         hint = "" if usable else ("No chat model yet: put a transformers chat model folder (config.json, tokenizer, "
                                   f".safetensors) in {models_dir or 'the models folder'}, or download one.")
         hint += "".join(f"\n⚠ {e.problem}" for e in chats if not e.usable)[:600]
-        self.model_hint.setText(hint.strip())
+        self.model_hint.setText(breakable(hint.strip()))
         self.model_hint.setVisible(bool(hint.strip()))
         self.model.setEnabled(bool(usable))
         self._on_model_chosen()
@@ -324,8 +331,13 @@ class ChatPanel(QWidget):
         return self.job_id is not None
 
     def show_notice(self, text: str) -> None:
-        self.notice.setText(text)
+        self.notice.setText(breakable(text))
         self.notice.setVisible(bool(text))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # The dock keeps the width the window gave it: what streams in (long words, notices, paths)
+        # wraps inside it instead of asking for more room.
+        return QSize(PANEL_WIDTH, super().sizeHint().height())
 
     @Slot()
     def send(self, text: str | None = None) -> int | None:
@@ -430,7 +442,7 @@ class ChatPanel(QWidget):
     def _auto_approve(self, widget: MessageWidget) -> None:
         if not self.conversation_settings.auto_approve.isChecked():
             return
-        for index, call in enumerate(tool_calls(widget.content)):
+        for index, call in enumerate(tool_calls(widget.shown)):
             if widget.decisions.get(index):
                 continue
             self.decisions.setdefault(widget.message_id, {})[index] = "auto-approved"

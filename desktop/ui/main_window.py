@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, QUrl
+from PySide6.QtCore import QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
                                QToolBar, QHBoxLayout, QVBoxLayout, QWidget)
@@ -110,17 +110,22 @@ class MainWindow(QMainWindow):
             self.resizeDocks([left, right], [prompt, PANEL_WIDTH], Qt.Orientation.Horizontal)
         if right is not None and below is not None:
             height = max(self.height(), 1)
-            self.resizeDocks([right, below], [int(height * LAYERS_SHARE), int(height * (1 - LAYERS_SHARE))], Qt.Orientation.Vertical)
+            self.resizeDocks([right, below], [int(height * LAYERS_SHARE), int(height * (1 - LAYERS_SHARE))],
+                             Qt.Orientation.Vertical)
+        self.layout().activate()  # now, not at the next event: sizes read after this are the final ones
+        self.panels_arranged = True
 
     def showEvent(self, event) -> None:  # noqa: N802 - Qt's name
         super().showEvent(event)
         if not self._arranged:
-            # Tabified before the window is shown, Qt leaves a stale tab bar drawn over the canvas; so the
-            # second dock of each group waits hidden (add_dock) and joins its partner here.
+            # Tabified before the window is shown (or while it is being shown), Qt leaves a stale tab bar
+            # drawn over the canvas; so the second dock of each group waits hidden (add_dock) and joins its
+            # partner once the window is up.
             self._arranged = True
-            self.arrange_panels()
+            QTimer.singleShot(0, self.arrange_panels)
 
     _arranged = False
+    panels_arranged = False  # True once the first layout is in place (tests and screenshots wait for it)
 
     def add_menu(self, name: str, before: str = "&Help") -> QMenu:
         """A new top-level menu, placed before `before`, that features fill with add_action."""

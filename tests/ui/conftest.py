@@ -34,6 +34,7 @@ def start_atelier(qtbot, app_paths):
         if show:
             app.window.show()
             qtbot.waitExposed(app.window)
+            qtbot.waitUntil(lambda: app.window.panels_arranged)  # docks tabbed and sized after the first show
         started.append(app)
         return app
 
