@@ -73,6 +73,7 @@ class Atelier:
         self.welcome = install_welcome(self.window.canvas, self.settings, self.settings_path, self.models_dir,
                                        self.refresh_models, Path(__file__).resolve().parents[1] / "resources" /
                                        "catalog.json", getattr(self, "open_models_window", None))
+        self.workspace.documents.document_changed.connect(self._update_welcome)
         self.refresh_models(select=model or self.settings.last_model)
         self.window.add_action("&File", "Open &Outputs Folder", lambda: self.window.open_folder(str(self.outputs_dir())))
         self.window.add_action("&File", "Open &Models Folder", lambda: self.window.open_folder(str(self.models_dir())))
@@ -125,9 +126,15 @@ class Atelier:
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
         self.chat.set_models(entries, str(self.models_dir()))
-        usable = any(e.usable for e in image_entries)
-        self.welcome.setVisible(not usable)
+        self.has_image_model = any(e.usable for e in image_entries)
+        self._update_welcome()
         return entries
+
+    has_image_model = False
+
+    def _update_welcome(self, *_document) -> None:
+        """The welcome shows while there is no image model, unless a picture is open (it would cover it)."""
+        self.welcome.setVisible(not self.has_image_model and self.workspace.documents.document is None)
 
     def _on_model_chosen(self, _index: int) -> None:
         entry = self.window.prompt_panel.selected_model()

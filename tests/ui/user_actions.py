@@ -36,7 +36,11 @@ class DialogAnswer:
             self.seen = dialog
             try:
                 self.act(dialog)
-            finally:
+            except BaseException as error:  # noqa: BLE001 - reported by check(); the dialog must not stay up
+                self.error = f"answering {dialog.windowTitle()!r} failed: {error!r}"
+                if dialog.isVisible() and hasattr(dialog, "reject"):
+                    dialog.reject()
+            else:
                 self.done = True
             return
         if time.monotonic() > self._deadline:
@@ -47,7 +51,11 @@ class DialogAnswer:
         QTimer.singleShot(10, self._poll)
 
     def check(self) -> QWidget:
-        assert self.done, self.error or f"the {self.kind.__name__} was not answered"
+        """The answer was given (waits for a dialog opened without blocking, like the close question)."""
+        deadline = time.monotonic() + GIVE_UP_S
+        while not (self.done or self.error) and time.monotonic() < deadline:
+            QTest.qWait(10)
+        assert self.done and not self.error, self.error or f"the {self.kind.__name__} was not answered"
         return self.seen
 
 
@@ -61,7 +69,18 @@ def type_file_name(path: str | Path) -> Callable[[QWidget], None]:
     def act(dialog: QFileDialog) -> None:
         edit = dialog.findChild(QLineEdit, "fileNameEdit")
         assert edit is not None, "not a non-native QFileDialog: there is no file name field to type into"
-        edit.setText(str(path))
+        # the dialog fills in its suggested name once it has read the folder: type after that, as a person does
+        deadline = time.monotonic() + 2.0
+        while time.monotonic() < deadline and dialog.isVisible():
+            QTest.qWait(50)
+            if edit.text() or dialog.fileMode() in (QFileDialog.FileMode.ExistingFile, QFileDialog.FileMode.ExistingFiles,
+                                                    QFileDialog.FileMode.Directory):
+                break
+        QTest.qWait(50)
+        edit.setFocus()
+        edit.selectAll()
+        QTest.keyClicks(edit, str(path))
+        assert edit.text() == str(path), edit.text()
         QTest.keyClick(edit, QKeySequence("Return")[0].key())
 
     return act
@@ -144,3 +163,70 @@ def send_keys(window, keys: str) -> None:
     assert sequence.count() == 1, keys
     combination = sequence[0]
     QTest.keyClick(window, combination.key(), combination.keyboardModifiers())
+
+
+
+class Person:
+    """One started Atelier and what a person does with it: menu commands, keys, drags, files."""
+
+    def __init__(self, app, qtbot, folder: Path, command: str = "", action: QAction | None = None) -> None:
+        self.app, self.qtbot, self.folder = app, qtbot, Path(folder)
+        self.command, self.action = command, action
+
+    # the window's parts, as the checks read them
+    @property
+    def window(self):
+        return self.app.window
+
+    @property
+    def canvas(self):
+        return self.app.window.canvas
+
+    @property
+    def documents(self):
+        return self.app.workspace.documents
+
+    @property
+    def document(self):
+        return self.app.workspace.documents.document
+
+    @property
+    def layers(self):
+        return self.app.workspace.layers
+
+    def layer_names(self) -> list[str]:
+        """What the Layers panel lists, top first."""
+        return [self.layers.list.item(row).text() for row in range(self.layers.list.count())]
+
+    def status(self) -> str:
+        return self.window.statusBar().currentMessage()
+
+    # doing things
+    def run(self) -> None:
+        """Do the command under test: its key with the canvas focused (as after a click on it), else its menu item."""
+        keys = self.action.shortcut().toString() if self.action is not None else self.command
+        if keys:
+            self.press(keys)
+        else:
+            self.action.trigger()
+
+    def press(self, keys: str) -> None:
+        make_active(self.window)
+        self.canvas.setFocus()
+        sequence = QKeySequence(keys)
+        assert sequence.count() == 1, keys
+        combination = sequence[0]
+        # "}" is sent as Qt's shortcut map sees Shift+] from a real keyboard (the key mapper drops the Shift)
+        QTest.keyClick(QApplication.focusWidget() or self.window, combination.key(), combination.keyboardModifiers())
+
+    def open_picture(self, width: int = 64, height: int = 64, name: str = "picture") -> Path:
+        """A picture file opened on the canvas (the state most commands start from)."""
+        import numpy as np
+        from PIL import Image
+
+        ys, xs = np.mgrid[0:height, 0:width]
+        rgba = np.stack([(xs * 4) % 256, (ys * 4) % 256, (xs * 7 + ys * 3) % 256, np.full_like(xs, 255)], -1)
+        path = self.folder / f"{name}.png"
+        Image.fromarray(rgba.astype(np.uint8)).save(path)
+        assert self.documents.open_path(path)
+        return path
