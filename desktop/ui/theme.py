@@ -66,11 +66,12 @@ class Theme(QObject):
         super().__init__(parent)
         self.app = app
         self.choice = choice if choice in THEMES else DEFAULT
+        self.desktop_scheme = app.styleHints().colorScheme()  # what the desktop says (Unknown: it says nothing)
         app.styleHints().colorSchemeChanged.connect(self._on_desktop_changed)
 
     @property
     def dark(self) -> bool:
-        return is_dark(self.choice)
+        return is_dark(self.choice, self.desktop_scheme)
 
     def apply(self, choice: str | None = None) -> None:
         if choice is not None:
@@ -83,7 +84,8 @@ class Theme(QObject):
         for widget in app.allWidgets():
             widget.update()  # icons and the canvas paint from the palette: repaint them now
 
-    def _on_desktop_changed(self, _scheme) -> None:
+    def _on_desktop_changed(self, scheme: Qt.ColorScheme) -> None:
+        self.desktop_scheme = scheme
         if self.choice == "system":
             self.apply()
 

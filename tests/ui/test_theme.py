@@ -1,0 +1,43 @@
+"""Dark by default, light when the desktop says so (with System chosen), and the user's choice wins."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QPalette
+from PySide6.QtWidgets import QApplication
+
+from desktop.ui.theme import is_dark
+
+
+def lightness() -> int:
+    return QApplication.palette().color(QPalette.ColorRole.Window).lightness()
+
+
+def ink(app) -> int:
+    """The lightness of the brush icon's strokes as the tool strip draws it now."""
+    image = app.workspace.actions["tool-brush"].icon().pixmap(22, 22).toImage()
+    drawn = [image.pixelColor(x, y) for x in range(22) for y in range(22) if image.pixelColor(x, y).alpha() > 200]
+    assert drawn, "the icon is empty"
+    return max(colour.lightness() for colour in drawn)
+
+
+def test_system_is_dark_unless_the_desktop_says_light():
+    assert is_dark("system", Qt.ColorScheme.Unknown) and is_dark("system", Qt.ColorScheme.Dark)
+    assert not is_dark("system", Qt.ColorScheme.Light)
+    assert is_dark("dark", Qt.ColorScheme.Light) and not is_dark("light", Qt.ColorScheme.Dark)
+
+
+def test_the_window_follows_the_desktop_scheme_until_the_user_picks_one(start_atelier):
+    app = start_atelier({})
+    hints = QApplication.styleHints()
+    assert lightness() < 80  # the desktop (offscreen) says nothing: dark
+    assert ink(app) > 180  # the tool icons are drawn light on dark
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)  # what Qt says when the desktop switches to light
+    assert lightness() > 200 and QApplication.style().name().lower() == "fusion"
+    assert ink(app) < 60  # and dark on light, from the same files
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Dark)
+    assert lightness() < 80
+    app.theme_actions["dark"].trigger()
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Light)
+    assert lightness() < 80, "the user's Dark gave way to the desktop"
+    hints.colorSchemeChanged.emit(Qt.ColorScheme.Unknown)
