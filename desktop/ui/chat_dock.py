@@ -35,6 +35,7 @@ from desktop.ui.text_fit import breakable, fit_to_width
 
 IMAGINE = "/imagine"
 PANEL_WIDTH = 330  # what the dock asks for; the window may give it more or less
+CHATS_LIST_HEIGHT = 170  # px for the opened Chats list: search, four conversations, its buttons
 
 
 class ChatInput(QPlainTextEdit):
@@ -167,6 +168,7 @@ class ChatPanel(QWidget):
         self.splitter.addWidget(chat)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([90, 600])
+        self.splitter.setChildrenCollapsible(False)  # the list's buttons never squeeze to nothing
         for label in (self.model_hint, self.store_notice, self.notice):
             fit_to_width(label)
         layout = QVBoxLayout(self)
@@ -315,6 +317,10 @@ class ChatPanel(QWidget):
         self.conversations.setVisible(shown)
         self.chats_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if shown:
+            # room for the search, a few conversations and the Rename/Delete/Export row
+            wanted = max(CHATS_LIST_HEIGHT, self.conversations.minimumSizeHint().height())
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([wanted, max(total - wanted, 0)])
             self.conversations.search.setFocus()
 
     def _on_settings_toggled(self, shown: bool) -> None:
