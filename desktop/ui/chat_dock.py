@@ -31,7 +31,7 @@ from desktop.ui.chat.conversation_list import ConversationList
 from desktop.ui.chat.conversation_settings import ConversationSettings
 from desktop.ui.chat.message_view import MessageView
 from desktop.ui.chat.message_widget import MessageWidget
-from desktop.ui.text_fit import breakable, fit_to_width
+from desktop.ui.text_fit import ElidedLabel, breakable, fit_to_width
 
 IMAGINE = "/imagine"
 PANEL_WIDTH = 330  # what the dock asks for; the window may give it more or less
@@ -112,9 +112,8 @@ class ChatPanel(QWidget):
         self.chats_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.chats_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.chats_toggle.toggled.connect(self._on_chats_toggled)
-        self.title = QLabel("")
+        self.title = ElidedLabel("")  # the open conversation's title, cut to the room there is
         self.title.setObjectName("chat-title")
-        self.title.setMinimumWidth(1)  # elided text; never widens the dock
         self.new_button = QToolButton(text="New", toolTip="Start a new conversation")
         self.new_button.setObjectName("chat-new")
         self.new_button.clicked.connect(self.new_conversation)
@@ -222,9 +221,7 @@ class ChatPanel(QWidget):
         count = len(self.store.list_conversations()) if text else len(rows)
         self.chats_toggle.setText(f"Chats ({count})")
         title = self.store.conversation(self.conversation_id).title if self.conversation_id is not None else ""
-        metrics = self.title.fontMetrics()
-        self.title.setText(metrics.elidedText(title, Qt.TextElideMode.ElideRight, 160))
-        self.title.setToolTip(title)
+        self.title.setText(title)
 
     @Slot(int)
     def open_conversation(self, conversation_id: int) -> None:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import os
 
+from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QFileDialog, QWidget
 
 PathLike = str | os.PathLike | None
+DIALOG_SIZE = QSize(820, 500)
 
 
-def _dialog(parent: QWidget | None, title: str, where: PathLike, filters: str) -> QFileDialog:
+def make_dialog(parent: QWidget | None, title: str, where: PathLike, filters: str) -> QFileDialog:
     dialog = QFileDialog(parent, title, os.fspath(where) if where else "", filters)
     dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
     dialog.setObjectName("file-dialog")
+    dialog.resize(DIALOG_SIZE)  # Qt's default is too narrow to read sizes and dates
     return dialog
 
 
@@ -32,7 +35,7 @@ def _run(dialog: QFileDialog) -> list[str]:
 
 def open_file(parent: QWidget | None, title: str, folder: PathLike = "", filters: str = "") -> str | None:
     """One existing file, or None when the user cancels."""
-    dialog = _dialog(parent, title, folder, filters)
+    dialog = make_dialog(parent, title, folder, filters)
     dialog.setFileMode(QFileDialog.FileMode.ExistingFile)
     chosen = _run(dialog)
     return chosen[0] if chosen else None
@@ -40,14 +43,14 @@ def open_file(parent: QWidget | None, title: str, folder: PathLike = "", filters
 
 def open_files(parent: QWidget | None, title: str, folder: PathLike = "", filters: str = "") -> list[str]:
     """Existing files (several may be chosen); empty when the user cancels."""
-    dialog = _dialog(parent, title, folder, filters)
+    dialog = make_dialog(parent, title, folder, filters)
     dialog.setFileMode(QFileDialog.FileMode.ExistingFiles)
     return _run(dialog)
 
 
 def save_file(parent: QWidget | None, title: str, suggestion: PathLike = "", filters: str = "") -> str | None:
     """Where to write: `suggestion` may be a folder or a full file name; asks before overwriting."""
-    dialog = _dialog(parent, title, suggestion, filters)
+    dialog = make_dialog(parent, title, suggestion, filters)
     dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
     dialog.setFileMode(QFileDialog.FileMode.AnyFile)
     chosen = _run(dialog)
@@ -56,7 +59,7 @@ def save_file(parent: QWidget | None, title: str, suggestion: PathLike = "", fil
 
 def choose_folder(parent: QWidget | None, title: str, folder: PathLike = "") -> str | None:
     """An existing folder, or None when the user cancels."""
-    dialog = _dialog(parent, title, folder, "")
+    dialog = make_dialog(parent, title, folder, "")
     dialog.setFileMode(QFileDialog.FileMode.Directory)
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
     chosen = _run(dialog)

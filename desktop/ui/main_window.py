@@ -21,7 +21,8 @@ SHORTCUTS = [
 ]
 DEFAULT_SIZE = QSize(1280, 800)  # the smallest screen we design for; smaller screens get what they have
 FRAME_ALLOWANCE = QSize(0, 32)
-PANEL_WIDTH = 330  # each side column at first; the canvas gets the rest
+PANEL_WIDTH = 330  # each side column at first (at least); the canvas gets the rest
+PANEL_SHARE, MAX_PANEL_WIDTH = 0.21, 420  # wider windows give the columns a little more
 TAB_GROUPS = (("dock-layers", "dock-history"), ("dock-gallery", "dock-chat"))  # each group shares one place
 RAISED = {"dock-gallery": "dock-chat"}  # the tab in front where it is not the group's first
 LAYERS_SHARE = 0.38  # of the right column: six layers listed, two rows of gallery thumbnails below
@@ -106,8 +107,9 @@ class MainWindow(QMainWindow):
         left, right = docks.get("dock-prompt"), docks.get("dock-layers")
         below = docks.get("dock-chat") or docks.get("dock-gallery")
         if left is not None and right is not None:
-            prompt = max(PANEL_WIDTH, self.prompt_panel.minimumSizeHint().width() + SCROLLBAR_ROOM)
-            self.resizeDocks([left, right], [prompt, PANEL_WIDTH], Qt.Orientation.Horizontal)
+            side = max(PANEL_WIDTH, min(MAX_PANEL_WIDTH, int(self.width() * PANEL_SHARE)))
+            prompt = max(side, self.prompt_panel.minimumSizeHint().width() + SCROLLBAR_ROOM)
+            self.resizeDocks([left, right], [prompt, side], Qt.Orientation.Horizontal)
         if right is not None and below is not None:
             height = max(self.height(), 1)
             self.resizeDocks([right, below], [int(height * LAYERS_SHARE), int(height * (1 - LAYERS_SHARE))],
@@ -171,15 +173,21 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"⚠ {text}", 15000)
         self.prompt_panel.show_notice(text)
 
-    def show_shortcuts(self) -> None:
-        """Help > Keyboard Shortcuts: every key, grouped by menu, in a window that fits the screen."""
-        groups: dict[str, list[tuple[str, str]]] = {}
+    def shortcut_table(self) -> dict[str, list[tuple[str, str]]]:
+        """Every key and gesture, grouped by menu in menu-bar order, then the canvas's own."""
+        order = [action.text().replace("&", "") for action in self.menuBar().actions()]
+        order += ["Generating and the canvas", "Canvas gestures"]
+        groups: dict[str, list[tuple[str, str]]] = {name: [] for name in order}
         seen: set[str] = set()
         for keys, what in self.shortcuts:
             if keys not in seen:  # a key listed twice (two features naming it) shows once
                 seen.add(keys)
                 groups.setdefault(self.shortcut_groups.get(keys, "Canvas gestures"), []).append((keys, what))
-        ShortcutsDialog(groups, self).exec()
+        return {name: rows for name, rows in groups.items() if rows}
+
+    def show_shortcuts(self) -> None:
+        """Help > Keyboard Shortcuts: every key, grouped by menu, in a window that fits the screen."""
+        ShortcutsDialog(self.shortcut_table(), self).exec()
 
     def show_about(self) -> None:
         QMessageBox.about(self, "About Atelier",

@@ -91,6 +91,7 @@ class ModelsWindow(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
         self.import_button = QPushButton("Import file…", page)
         self.import_button.clicked.connect(self._on_import_clicked)
         self.refresh_button = QPushButton("Refresh", page)
