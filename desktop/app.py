@@ -92,12 +92,24 @@ class Atelier:
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
         QTimer.singleShot(0, self.workspace.start)  # offer to restore work a crash left behind
+        QTimer.singleShot(0, self.sweep_leftover_saves)
+
+    def sweep_leftover_saves(self) -> list:
+        """Remove the temp files of saves that were killed, in Atelier's folders and beside recent projects."""
+        from desktop.core.atomic import sweep_stale_temp_files
+        from desktop.core.recovery import recovery_folder
+
+        folders = {self.paths.config_dir, self.paths.data_dir, recovery_folder(self.paths.data_dir),
+                   self.outputs_dir(), *(Path(file).parent for file in self.settings.recent_files)}
+        return [path for folder in sorted(folders) for path in sweep_stale_temp_files(folder)]
 
     def apply_job_options(self) -> None:
         """What each generation carries from the Settings menu (jobs are immutable; the lane reads no settings)."""
+        from desktop.core.metadata.provenance import signing_folder  # none when c2pa is not installed
+
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
-            "c2pa_key_dir": str(self.paths.config_dir / "c2pa") if self.settings.write_c2pa else "",
+            "c2pa_key_dir": str(signing_folder(self.settings.write_c2pa, self.paths.config_dir) or ""),
         }
 
     def _save_theme(self, choice: str) -> None:

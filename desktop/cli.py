@@ -44,7 +44,25 @@ def dispatch(argv: list[str]) -> int:
 
         return run_app(model=args.model)
     try:
-        return int(args.run(args) or 0)
+        code = int(args.run(args) or 0)
+        sys.stdout.flush()  # here, not at exit: a closed pipe is answered below, not with a traceback
+        return code
     except KeyboardInterrupt:
         print("atelier: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `atelier models list --json | head`: the reader has all it wanted
+        _discard_stdout()
+        return BROKEN_PIPE
+
+
+BROKEN_PIPE = 141  # what a shell reports for a writer ended by SIGPIPE (128 + 13)
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's last flush at exit cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass

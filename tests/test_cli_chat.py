@@ -94,7 +94,7 @@ def test_bad_model_exits_non_zero_with_one_clear_line(atelier_home, tmp_path, ti
         (tmp_path / "no-weights").mkdir()
         shutil.copy(tiny_chat / "config.json", tmp_path / "no-weights")
     code, out, err = _chat(capsys, "--model", model.format(tmp=tmp_path), "hello")
-    assert code == 1 and out == ""
+    assert code == 2 and out == ""  # bad input: 2, as generate and argparse say it
     assert expected in err and err.count("\n") == 1 and err.startswith("atelier chat: ")
     with _store() as store:
         assert store.list_conversations() == []  # nothing saved for a model that could not be used

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import struct
 import subprocess
 import sys
 from pathlib import Path
@@ -29,9 +30,64 @@ def test_reads_the_libraries_qts_x11_plugin_needs_as_readelf_does():
     assert elf_needed(ROOT / "main.py") == []  # not an ELF file: nothing, no crash
 
 
-def test_this_machine_has_everything_qt_needs():
-    assert missing_libraries(qt_files(QT, xcb=True), [QT / "lib"]) == []
-    assert platform_check.platform_problem({"DISPLAY": ":0"}) == ""
+def fake_elf(path: Path, needed: list[str]) -> Path:
+    """A minimal 64-bit little-endian ELF file whose dynamic section lists `needed` (all the checker reads)."""
+    strings = b"\0" + b"".join(name.encode() + b"\0" for name in needed)
+    offsets = [strings.index(b"\0" + name.encode() + b"\0") + 1 for name in needed]
+    dynamic = b"".join(struct.pack("<qQ", 1, offset) for offset in offsets) + struct.pack("<qQ", 0, 0)
+    strings_at = 64
+    dynamic_at = strings_at + len(strings)
+    sections_at = dynamic_at + len(dynamic)
+    header = bytearray(64)
+    header[:6] = b"\x7fELF\x02\x01"
+    struct.pack_into("<Q", header, 0x28, sections_at)
+    struct.pack_into("<HH", header, 0x3A, 64, 3)
+    table = (struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+             + struct.pack("<IIQQQQIIQQ", 0, 3, 0, 0, strings_at, len(strings), 0, 0, 1, 0)  # SHT_STRTAB
+             + struct.pack("<IIQQQQIIQQ", 0, 6, 0, 0, dynamic_at, len(dynamic), 1, 0, 8, 16))  # SHT_DYNAMIC
+    path.write_bytes(bytes(header) + strings + dynamic + table)
+    return path
+
+
+def test_the_checker_on_prepared_library_folders(tmp_path):
+    """Independent of this machine's libraries: a plugin needing one bundled library, one the system
+    loads, one the system lacks, and one whose own dependency is missing."""
+    plugins, bundle = tmp_path / "plugins", tmp_path / "lib"
+    plugins.mkdir()
+    bundle.mkdir()
+    plugin = fake_elf(plugins / "libqxcb.so", ["libQt6XcbQpa.so.6", "libxcb.so.1", "libxcb-icccm.so.4",
+                                               "libxcb-image.so.0", "libQt6XcbQpa.so.6"])
+    fake_elf(bundle / "libQt6XcbQpa.so.6", [])
+    assert elf_needed(plugin)[:3] == ["libQt6XcbQpa.so.6", "libxcb.so.1", "libxcb-icccm.so.4"]
+    asked = []
+
+    def system(soname: str) -> None:
+        asked.append(soname)
+        if soname == "libxcb-icccm.so.4":
+            raise OSError(f"{soname}: cannot open shared object file: No such file or directory")
+        if soname == "libxcb-image.so.0":
+            raise OSError("libxcb-util.so.1: cannot open shared object file: No such file or directory")
+
+    missing = missing_libraries([plugin], [bundle], system)
+    assert missing == [MissingLibrary("libxcb-icccm.so.4", "libqxcb.so"), MissingLibrary("libxcb-util.so.1", "libqxcb.so")]
+    assert "libQt6XcbQpa.so.6" not in asked  # bundled: never asked of the system
+    assert missing_libraries([plugin], [bundle], lambda soname: None) == []  # a machine that has them all
+    text = describe_missing(missing)
+    assert "sudo apt install libxcb-icccm4 libxcb-util1" in text and "sudo dnf install xcb-util-wm xcb-util" in text
+
+
+def test_what_this_machine_reports_is_true_of_this_machine():
+    """The real Qt and the real loader: whatever is reported missing really does not load, and the report
+    names a package for each. (Which libraries a machine has is not for a test to insist on.)"""
+    import ctypes
+
+    missing = missing_libraries(qt_files(QT, xcb=True), [QT / "lib"])
+    for library in missing:
+        with pytest.raises(OSError):
+            ctypes.CDLL(library.soname)
+        assert all(library.packages)
+    problem = platform_check.platform_problem({"DISPLAY": ":0"})
+    assert problem == (describe_missing(missing) if missing else "")
 
 
 def test_a_refused_library_is_named_with_the_package_to_install():

@@ -14,6 +14,12 @@ def _selftest(tmp_path, *args, extra_path: Path | None = None) -> subprocess.Com
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "ATELIER_HOME")}
     env["QT_QPA_PLATFORM"] = "offscreen"
     env["HOME"] = str(tmp_path / "user-home")  # proves the user's own folders are left alone
+    env["TMPDIR"] = str(tmp_path / "tmp")
+    for variable in ("HF_HOME", "HF_HUB_CACHE", "HF_XET_CACHE", "XDG_CACHE_HOME", "XDG_CONFIG_HOME",
+                     "XDG_DATA_HOME", "TORCHINDUCTOR_CACHE_DIR"):
+        env.pop(variable, None)  # the defaults under HOME and TMPDIR, as on a user's machine
+    (tmp_path / "user-home").mkdir(exist_ok=True)
+    (tmp_path / "tmp").mkdir(exist_ok=True)
     if extra_path is not None:
         env["PYTHONPATH"] = os.pathsep.join([str(extra_path), env.get("PYTHONPATH", "")])
     return subprocess.run([sys.executable, str(ROOT / "main.py"), *args], cwd=tmp_path, env=env,
@@ -34,7 +40,9 @@ def test_selftest_passes_end_to_end_through_the_window_and_the_lane(tmp_path):
     # everything happened in the scratch folder: the user's own home holds no settings
     assert (kept / "models" / "tiny-sd15" / "model_index.json").exists()
     assert list((kept / "home" / "outputs").rglob("*.png"))
-    assert not list((tmp_path / "user-home").rglob("settings.json"))
+    # nothing at all outside the scratch folder: no settings, no library caches or logs (xet, torch)
+    assert [str(p) for p in (tmp_path / "user-home").rglob("*")] == []
+    assert [str(p) for p in (tmp_path / "tmp").rglob("*")] == []
 
 
 def test_a_damaged_installation_fails_and_names_the_module_that_could_not_load(tmp_path):

@@ -16,17 +16,20 @@ DATABASE_NAME = "chat.sqlite3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("message", help="what to say; '-' reads it from standard input")
+    from desktop.commands.arguments import utf8_text
+
+    parser.add_argument("message", type=utf8_text, help="what to say; '-' reads it from standard input")
     parser.add_argument("--model", required=True, help="chat model folder, or a model's name from the models list")
     parser.add_argument("--conversation", type=int, metavar="ID", help="continue this conversation")
-    parser.add_argument("--system", metavar="TEXT", help="system prompt (persona); saved with the conversation")
+    parser.add_argument("--system", metavar="TEXT", type=utf8_text,
+                        help="system prompt (persona); saved with the conversation")
     parser.add_argument("--temperature", type=float, metavar="T", help="0 = always the likeliest word (default 0.7)")
     parser.add_argument("--top-p", type=float, metavar="P", help="nucleus sampling, above 0 up to 1 (default 0.9)")
     parser.add_argument("--max-new-tokens", type=int, metavar="N", help="longest reply in tokens (default 512)")
     parser.add_argument("--seed", type=int, metavar="S", help="same seed, same settings, same reply")
 
 
-def _fail(message: str, code: int = 1) -> int:
+def _fail(message: str, code: int = 2) -> int:  # 2: what was asked for is wrong (as argparse and generate)
     print(f"atelier chat: {message}", file=sys.stderr)
     return code
 
@@ -60,7 +63,12 @@ def run(args: argparse.Namespace) -> int:
 
     if hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a terminal without UTF-8 still shows the reply
-    message = sys.stdin.read() if args.message == "-" else args.message
+    from desktop.commands.arguments import read_stdin_text
+
+    try:
+        message = read_stdin_text(sys.stdin) if args.message == "-" else args.message
+    except ValueError as error:
+        return _fail(str(error), 2)
     if not message.strip():
         return _fail("the message is empty: type something to say", 2)
     paths = AppPaths.default().ensure()
@@ -90,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
         engine = ChatEngine.load(entry.path)
     except ChatModelError as error:
         store.close()
-        return _fail(str(error))
+        return _fail(str(error), 1)  # the model is there but does not load: not the user's typing
     if engine.warning:
         print(f"atelier chat: warning: {engine.warning}", file=sys.stderr)
     if conversation is None:
@@ -130,7 +138,7 @@ def _converse(store, engine, conversation, message: str, seed: int | None) -> in
         return 130
     except Exception as error:  # a failure mid-reply ends as an error message in the history, not a trace
         print(file=sys.stdout)
-        return _fail(f"the reply failed: {error}; saved as an error in conversation {conversation.id}")
+        return _fail(f"the reply failed: {error}; saved as an error in conversation {conversation.id}", 1)
     sys.stdout.write("\n")
     sys.stdout.flush()
     print(f"atelier chat: conversation {conversation.id} (continue with --conversation {conversation.id})",

@@ -11,17 +11,19 @@ HELP = "generate an image from a prompt without opening the window"
 
 
 def add_arguments(parser) -> None:
+    from desktop.commands.arguments import scheduler_name, utf8_text
     from desktop.core.params import SCHEDULERS
 
     parser.add_argument("--model", required=True, help="model folder, or the name of a model Atelier knows")
-    parser.add_argument("--prompt", required=True, help="what to draw (may be empty: '')")
-    parser.add_argument("--negative", default="", help="what to avoid")
+    parser.add_argument("--prompt", required=True, type=utf8_text, help="what to draw (may be empty: '')")
+    parser.add_argument("--negative", default="", type=utf8_text, help="what to avoid")
     parser.add_argument("--width", default="512")
     parser.add_argument("--height", default="512")
     parser.add_argument("--steps", default="20")
     parser.add_argument("--guidance", default="7.0")
     parser.add_argument("--seed", default=None, help="whole number; random when left out")
-    parser.add_argument("--scheduler", default="Euler a", help=f"one of: {', '.join(SCHEDULERS)}")
+    parser.add_argument("--scheduler", default="Euler a", type=scheduler_name,
+                        help=f"one of: {', '.join(SCHEDULERS)} (any case)")
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
@@ -83,10 +85,19 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
-    return _generate(entry, params, out, entries)
+    return _generate(entry, params, out, entries, _signing_folder(settings, paths))
 
 
-def _generate(entry, params, out: Path, entries=()) -> int:
+def _signing_folder(settings, paths) -> Path | None:
+    """Settings.write_c2pa holds here as in the window; when it cannot work, say so once and save unsigned."""
+    from desktop.core.metadata.provenance import signing_folder, unavailable_reason
+
+    if settings.write_c2pa and unavailable_reason():
+        print(f"atelier generate: note: the image is saved unsigned: {unavailable_reason()}", file=sys.stderr)
+    return signing_folder(settings.write_c2pa, paths.config_dir)
+
+
+def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = None) -> int:
     from desktop.core.outputs import save_generation
     from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
@@ -117,7 +128,7 @@ def _generate(entry, params, out: Path, entries=()) -> int:
     seconds = time.perf_counter() - start
     try:
         path = save_generation(images[0], addons.recorded, out.parent, model_name=entry.name, seconds=seconds,
-                               path=out)
+                               path=out, c2pa_key_dir=c2pa_key_dir)
     except OSError as error:
         return _fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s)")

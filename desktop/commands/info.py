@@ -7,11 +7,12 @@ import sys
 from pathlib import Path
 
 NAME = "info"
-HELP = "show the generation settings stored in a PNG, JPEG or WebP (Atelier, A1111, ComfyUI, InvokeAI, ...)"
+HELP = ("show the generation settings stored in a PNG, JPEG or WebP (Atelier, A1111, ComfyUI, InvokeAI, ...), "
+        "or what an .ora project holds")
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("file", help="the image to read")
+    parser.add_argument("file", help="the image or .ora project to read")
     parser.add_argument("--json", action="store_true", help="print one JSON object (null where unknown)")
 
 
@@ -46,9 +47,30 @@ def run(args) -> int:
     if not path.is_file():
         print(f"atelier info: {path} is not a file: give one image (PNG, JPEG or WebP)", file=sys.stderr)
         return 2
+    from desktop.core.project_info import is_project
+
+    if is_project(path):
+        return _project(path, args.json)
     info = read_metadata(path)
     if args.json:
         print(json.dumps(info.to_json_dict(), ensure_ascii=False, indent=2))
     else:
         print("\n".join(_lines(info, path.name)))
     return 0 if info.found else 1
+
+
+def _project(path: Path, as_json: bool) -> int:
+    """An .ora project: its size and layers, and how each generated layer was made."""
+    from desktop.core.ora_stack import ProjectError
+    from desktop.core.project_info import describe, summarize_project
+
+    try:
+        summary = summarize_project(path)
+    except ProjectError as error:
+        print(f"atelier info: {error}", file=sys.stderr)
+        return 2
+    if as_json:
+        print(json.dumps(summary.to_json_dict(), ensure_ascii=False, indent=2))
+    else:
+        print("\n".join(describe(summary, path.name)))
+    return 0

@@ -76,6 +76,15 @@ def _prepare_environment(scratch: Path) -> None:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     os.environ["ATELIER_HOME"] = str(scratch / "home")
     os.environ["HF_HUB_CACHE"] = str(scratch / "hf-cache")
+    # Libraries write caches and logs of their own on import: huggingface's xet client a log file under
+    # HF_HOME (~/.cache/huggingface/xet/logs), torch an inductor folder in the temp folder, Qt and
+    # fontconfig under XDG_CACHE_HOME. All of it goes into the scratch folder, and leaves with it.
+    for variable, folder in (("HF_HOME", "hf-home"), ("HF_XET_CACHE", "hf-home/xet"), ("XDG_CACHE_HOME", "cache"),
+                             ("TORCHINDUCTOR_CACHE_DIR", "torchinductor"), ("TRITON_CACHE_DIR", "triton"),
+                             ("TMPDIR", "tmp")):
+        (scratch / folder).mkdir(parents=True, exist_ok=True)
+        os.environ[variable] = str(scratch / folder)
+    tempfile.tempdir = None  # asked again: TMPDIR now points into the scratch folder
 
 
 def _library_checks(report: Report, scratch: Path) -> None:

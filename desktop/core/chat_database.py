@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core.atomic import create_with_umask
+
 # step 1: conversations and their ordered messages
 _STEP_1 = """
 CREATE TABLE conversations (
@@ -133,6 +135,7 @@ def _make_backup(conn: sqlite3.Connection, path: Path, version: int) -> Path:
 def _connect(path: Path, busy_timeout_s: float, opened: OpenedDatabase) -> sqlite3.Connection:
     if str(path) != ":memory:":
         path.parent.mkdir(parents=True, exist_ok=True)
+        create_with_umask(path)  # SQLite makes new files 0644 whatever the umask; WAL/SHM files copy this mode
     conn = sqlite3.connect(str(path), timeout=busy_timeout_s, isolation_level=None, check_same_thread=False)
     try:
         conn.execute("PRAGMA foreign_keys = ON")

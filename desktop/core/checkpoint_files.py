@@ -7,12 +7,12 @@ Pickle formats (.ckpt .pt .pth .bin) are never opened here: see desktop.core.pic
 
 from __future__ import annotations
 
-import json
 import math
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core import json_text
 from desktop.core.models import ANY_SD, LORA, SD1, SD2, SDXL, SINGLE_FILE, TAESD, UNKNOWN, VAE
 
 UNET = "UNet only"
@@ -91,15 +91,16 @@ def read_header(path: str | Path) -> SafetensorsHeader:
     except OSError as error:
         raise CheckpointError(f"cannot read {path}: {error.strerror or error}") from error
     try:
-        data = json.loads(raw.decode("utf-8"))
+        data = json_text.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
         raise CheckpointError(f"{path.name} has a corrupt header (not JSON: {error}); the file is damaged, "
                               "fetch it again") from error
     if not isinstance(data, dict):
         raise CheckpointError(f"{path.name} has a corrupt header (not a JSON object); fetch it again")
     metadata = data.pop("__metadata__", None) or {}
-    if not isinstance(metadata, dict):
-        metadata = {}
+    if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
+        raise CheckpointError(f"{path.name} has a corrupt header (its metadata is not text); the safetensors "
+                              "library refuses it too: fetch the file again")
     data_size = size - 8 - length
     tensors: dict[str, TensorInfo] = {}
     for name, entry in data.items():
@@ -110,7 +111,23 @@ def read_header(path: str | Path) -> SafetensorsHeader:
     if needed > data_size:
         raise CheckpointError(f"{path.name} is truncated: it should hold {needed + 8 + length:,} bytes but has "
                               f"{size:,}; the download or copy did not finish, fetch it again")
+    _check_layout(path.name, tensors, data_size)
     return SafetensorsHeader(str(path), tensors, {str(k): str(v) for k, v in metadata.items()}, size)
+
+
+def _check_layout(file_name: str, tensors: dict[str, TensorInfo], data_size: int) -> None:
+    """The rules the safetensors library applies before it loads a byte: the tensors, in offset order,
+    tile the data exactly, from 0 to the end of the file, without gaps or overlaps."""
+    expected = 0
+    for name, info in sorted(tensors.items(), key=lambda item: (item[1].start, item[1].end)):
+        if info.start != expected:
+            what = "overlaps another" if info.start < expected else "leaves a gap before it"
+            raise CheckpointError(f"{file_name} has a corrupt header (tensor {name!r} {what}); the safetensors "
+                                  "library refuses such a file: fetch it again")
+        expected = info.end
+    if expected != data_size:
+        raise CheckpointError(f"{file_name} has {data_size - expected:,} bytes after its last tensor; the "
+                              "safetensors library refuses such a file: fetch it again")
 
 
 def _tensor_info(file_name: str, name: str, entry, data_size: int) -> TensorInfo:
@@ -120,7 +137,8 @@ def _tensor_info(file_name: str, name: str, entry, data_size: int) -> TensorInfo
     dtype, shape, offsets = entry.get("dtype"), entry.get("shape"), entry.get("data_offsets")
     if dtype not in DTYPE_BYTES or not isinstance(shape, list) or not isinstance(offsets, list) or len(offsets) != 2:
         raise CheckpointError(bad)
-    if not all(isinstance(v, int) and v >= 0 for v in shape + offsets) or offsets[1] < offsets[0]:
+    # JSON true/false are ints to Python (True == 1); to the safetensors library they are not numbers
+    if not all(type(v) is int and v >= 0 for v in shape + offsets) or offsets[1] < offsets[0]:
         raise CheckpointError(bad)
     if (offsets[1] - offsets[0]) != math.prod(shape) * DTYPE_BYTES[dtype]:
         raise CheckpointError(bad)

@@ -13,6 +13,8 @@ from typing import Iterable, Protocol
 import numpy as np
 from PIL import Image, ImageFilter
 
+from desktop.core import blending
+from desktop.core.blending import NORMAL
 from desktop.core.geometry import Rect
 
 # Rows flattened at a time: bounds the float scratch memory on huge canvases (8192 wide: ~64 MB).
@@ -25,44 +27,102 @@ class LayerLike(Protocol):
     y: int
     visible: bool
     opacity: float
+    # optional: blend (an OpenRaster composite-op) and groups (desktop.core.document.Group, outermost first)
+
+
+@dataclass
+class _GroupNode:
+    group: object
+    children: list
+
+
+def _tree(layers: list, depth: int = 0) -> list:
+    """Bottom-first layers into nested lists: consecutive layers sharing a group at `depth` become one node."""
+    out: list = []
+    index = 0
+    while index < len(layers):
+        groups = getattr(layers[index], "groups", ())
+        if len(groups) <= depth:
+            out.append(layers[index])
+            index += 1
+            continue
+        group, end = groups[depth], index + 1
+        while end < len(layers) and len(getattr(layers[end], "groups", ())) > depth and \
+                layers[end].groups[depth].id == group.id:
+            end += 1
+        out.append(_GroupNode(group, _tree(layers[index:end], depth + 1)))
+        index = end
+    return out
+
+
+def _simple(layer) -> bool:
+    return getattr(layer, "blend", NORMAL) == NORMAL and not getattr(layer, "groups", ())
 
 
 # ------------------------------------------------------------------ flattening
 def flatten(layers: Iterable[LayerLike], rect: Rect) -> np.ndarray:
-    """Composite visible layers, bottom first, "over" with their opacity, inside `rect` (canvas pixels)."""
+    """Composite visible layers, bottom first, with their opacity, blend mode and groups, inside `rect`."""
     layers = [layer for layer in layers if layer.visible and layer.opacity > 0]
     out = np.zeros((rect.height, rect.width, 4), np.uint8)
-    if len(layers) == 1 and layers[0].opacity >= 1.0:
+    if len(layers) == 1 and layers[0].opacity >= 1.0 and _simple(layers[0]):
         # One opaque-opacity layer is its own composite: copy it so the result is byte-exact.
         paste(out, layers[0].pixels, layers[0].x - rect.x, layers[0].y - rect.y)
         return out
+    tree = _tree(layers)
     for top in range(0, rect.height, _STRIP_ROWS):
         strip = Rect(rect.x, rect.y + top, rect.width, min(_STRIP_ROWS, rect.height - top))
-        out[top : top + strip.height] = _flatten_strip(layers, strip)
+        out[top : top + strip.height] = _flatten_strip(tree, strip)
     return out
 
 
-def _flatten_strip(layers: list[LayerLike], rect: Rect) -> np.ndarray:
+def _flatten_strip(tree: list, rect: Rect) -> np.ndarray:
     # Accumulate premultiplied colour so each layer costs one multiply-add; divide once at the end.
     color = np.zeros((rect.height, rect.width, 3), np.float32)
     alpha = np.zeros((rect.height, rect.width, 1), np.float32)
-    for layer in layers:
-        height, width = layer.pixels.shape[:2]
-        overlap = Rect(layer.x, layer.y, width, height).intersect(rect)
-        if overlap is None:
-            continue
-        src = layer.pixels[overlap.translated(-layer.x, -layer.y).slices()]
-        src_alpha = src[..., 3:4].astype(np.float32) * (float(layer.opacity) / 255.0)
-        src_color = src[..., :3].astype(np.float32) * (1.0 / 255.0)
-        rows, cols = overlap.translated(-rect.x, -rect.y).slices()
-        keep = 1.0 - src_alpha
-        color[rows, cols] = src_color * src_alpha + color[rows, cols] * keep
-        alpha[rows, cols] = src_alpha + alpha[rows, cols] * keep
+    _composite_nodes(tree, rect, color, alpha)
     straight = np.divide(color, alpha, out=np.zeros_like(color), where=alpha > 0)
     result = np.empty((rect.height, rect.width, 4), np.uint8)
     result[..., :3] = np.rint(np.clip(straight, 0.0, 1.0) * 255.0)
     result[..., 3:] = np.rint(np.clip(alpha, 0.0, 1.0) * 255.0)
     return result
+
+
+def _composite_nodes(nodes: list, rect: Rect, color: np.ndarray, alpha: np.ndarray) -> None:
+    for node in nodes:
+        if isinstance(node, _GroupNode):
+            group = node.group
+            if not group.visible or group.opacity <= 0:
+                continue
+            if not group.isolated:  # pass-through: its layers go straight onto what is below
+                _composite_nodes(node.children, rect, color, alpha)
+                continue
+            inner_color, inner_alpha = np.zeros_like(color), np.zeros_like(alpha)
+            _composite_nodes(node.children, rect, inner_color, inner_alpha)
+            straight = np.divide(inner_color, inner_alpha, out=np.zeros_like(inner_color), where=inner_alpha > 0)
+            blending.composite(color, alpha, straight, inner_alpha * float(group.opacity), group.blend)
+            continue
+        layer = node
+        op = getattr(layer, "blend", NORMAL)
+        height, width = layer.pixels.shape[:2]
+        overlap = Rect(layer.x, layer.y, width, height).intersect(rect)
+        mode = blending.mode_of(op)
+        if overlap is None and not (mode and mode.clears_outside):
+            continue
+        if mode is not None and mode.clears_outside:  # the layer counts as transparent where it has no pixels
+            src_color = np.zeros_like(color)
+            src_alpha = np.zeros_like(alpha)
+            if overlap is not None:
+                rows, cols = overlap.translated(-rect.x, -rect.y).slices()
+                src = layer.pixels[overlap.translated(-layer.x, -layer.y).slices()]
+                src_alpha[rows, cols] = src[..., 3:4].astype(np.float32) * (float(layer.opacity) / 255.0)
+                src_color[rows, cols] = src[..., :3].astype(np.float32) * (1.0 / 255.0)
+            blending.composite(color, alpha, src_color, src_alpha, op)
+            continue
+        src = layer.pixels[overlap.translated(-layer.x, -layer.y).slices()]
+        src_alpha = src[..., 3:4].astype(np.float32) * (float(layer.opacity) / 255.0)
+        src_color = src[..., :3].astype(np.float32) * (1.0 / 255.0)
+        rows, cols = overlap.translated(-rect.x, -rect.y).slices()
+        blending.composite(color[rows, cols], alpha[rows, cols], src_color, src_alpha, op)
 
 
 def rgba_to_rgb(pixels: np.ndarray, background: tuple[int, int, int] = (255, 255, 255)) -> np.ndarray:

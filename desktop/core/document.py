@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from desktop.core.blending import NORMAL
 from desktop.core.compositing import flatten, paste
 from desktop.core.events import Signal
 from desktop.core.geometry import Rect
@@ -45,6 +46,24 @@ def as_rgba(pixels: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(pixels).copy()
 
 
+@dataclass(frozen=True)
+class Group:
+    """A layer group as OpenRaster files hold it (a nested `<stack>`): its layers are the ones whose
+    `groups` path contains it. Opacity, visibility and blend mode apply to the group as a whole."""
+
+    name: str = "Group"
+    opacity: float = 1.0
+    visible: bool = True
+    blend: str = NORMAL  # an OpenRaster composite-op
+    isolation: str = "auto"  # "isolate", or "auto": drawn in isolation only when opacity or blend ask for it
+    id: str = field(default_factory=new_layer_id)
+
+    @property
+    def isolated(self) -> bool:
+        """OpenRaster: a group is drawn on its own first when it says so, or is see-through, or blends."""
+        return self.isolation == "isolate" or self.opacity < 1.0 or self.blend != NORMAL
+
+
 @dataclass(eq=False)
 class Layer:
     """One raster layer: RGBA pixels (straight alpha) placed at (x, y) on the canvas."""
@@ -57,6 +76,9 @@ class Layer:
     opacity: float = 1.0
     parameters: str = ""  # how a generated layer was made (AUTOMATIC1111 text), for export metadata
     id: str = field(default_factory=new_layer_id)
+    blend: str = NORMAL  # OpenRaster composite-op (desktop.core.blending); unknown ones are kept, drawn Normal
+    groups: tuple[Group, ...] = ()  # the groups it is in, outermost first
+    extra_attributes: tuple[tuple[str, str], ...] = ()  # stack.xml attributes other programs wrote, kept as-is
 
     def __post_init__(self) -> None:
         pixels = self.pixels
@@ -86,7 +108,13 @@ class Layer:
 
     def copy(self, name: str | None = None) -> "Layer":
         """A deep copy with a new id."""
-        return Layer(name or self.name, self.pixels.copy(), self.x, self.y, self.visible, self.opacity, self.parameters)
+        return Layer(name or self.name, self.pixels.copy(), self.x, self.y, self.visible, self.opacity, self.parameters,
+                     blend=self.blend, groups=self.groups, extra_attributes=self.extra_attributes)
+
+    @property
+    def shown(self) -> bool:
+        """Visible, and so is every group it is in."""
+        return self.visible and all(group.visible for group in self.groups)
 
 
 @dataclass(frozen=True)
@@ -113,6 +141,7 @@ class Document:
         self._selection: Rect | None = None
         self._modified = False
         self.revision = 0  # counts every change; autosave compares it
+        self.notes: list[str] = []  # what opening its file could not keep, for the window to say
         self.path = Path(path) if path else None
         self.changed = Signal()  # emits one Change per change
         self.history = History(self)
@@ -213,7 +242,15 @@ class Document:
     def insert_layer(self, index: int, layer: Layer) -> None:
         if any(existing.id == layer.id for existing in self._layers):
             raise EditError(f"layer {layer.name!r} is already in this document")
-        self._layers.insert(max(0, min(index, len(self._layers))), layer)
+        index = max(0, min(index, len(self._layers)))
+        if not layer.groups and 0 < index < len(self._layers):
+            # a new layer between two layers of one group joins it, as in Krita: the group stays in one piece
+            below, above = self._layers[index - 1].groups, self._layers[index].groups
+            shared = 0
+            while shared < min(len(below), len(above)) and below[shared].id == above[shared].id:
+                shared += 1
+            layer.groups = below[:shared]
+        self._layers.insert(index, layer)
         self._active_id = layer.id
         self._changed(Change("layers", layer.id))
         self.changed.emit(Change("active", layer.id))
@@ -236,7 +273,7 @@ class Document:
     def update_layer(self, layer_id: str, **values) -> dict:
         """Set name, visible, opacity, x, y, pixels or parameters; returns the old values."""
         layer = self.layer(layer_id)
-        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters"}
+        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters", "blend", "groups"}
         unknown = set(values) - allowed
         if unknown:
             raise EditError(f"a layer has no property {', '.join(sorted(unknown))}")
@@ -250,7 +287,7 @@ class Document:
             setattr(layer, key, value)
         layer.__post_init__()  # re-validate and normalise
         self._changed(Change("layers", layer_id))
-        if {"pixels", "x", "y", "visible", "opacity"} & set(values):
+        if {"pixels", "x", "y", "visible", "opacity", "blend", "groups"} & set(values):
             self.changed.emit(Change("pixels", layer_id, old_bounds.union(layer.bounds)))
         return old
 

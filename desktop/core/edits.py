@@ -212,6 +212,9 @@ class MergeDown(Command):
         upper, lower = document.layers[index], document.layers[index - 1]
         if not (upper.visible and lower.visible):
             raise EditError("merge down needs both layers visible; show them first (a hidden layer would be lost)")
+        if [g.id for g in upper.groups] != [g.id for g in lower.groups]:
+            raise EditError(f"{upper.name!r} and {lower.name!r} are in different groups; merging would take a layer "
+                            "out of its group, so move it next to a layer of its own group first")
         area = upper.bounds.union(lower.bounds)
         merged = flatten([lower, upper], area)
         self._lower_id = lower.id

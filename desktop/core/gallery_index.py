@@ -20,7 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
 
-from desktop.core.atomic import write_text_atomic
+from desktop.core import json_text
+from desktop.core.atomic import create_with_umask, write_text_atomic
 from desktop.core.metadata import read_metadata
 
 log = logging.getLogger(__name__)
@@ -114,6 +115,7 @@ class GalleryIndex:
 
     # -- opening and repairing -------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:
+        create_with_umask(self.db_path)  # SQLite makes new files 0644 whatever the umask
         db = sqlite3.connect(self.db_path, check_same_thread=False, timeout=10)
         try:
             db.execute("PRAGMA journal_mode=WAL")
@@ -281,7 +283,7 @@ class GalleryIndex:
     # -- changing --------------------------------------------------------------------------------
     def _saved_favourites(self) -> set[str]:
         try:
-            data = json.loads(self.favourites_path.read_text(encoding="utf-8"))
+            data = json_text.loads(self.favourites_path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return set()
         return {p for p in data if isinstance(p, str)} if isinstance(data, list) else set()

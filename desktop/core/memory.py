@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from desktop.core import json_text
 from desktop.core.checkpoint_files import DTYPE_BYTES, CheckpointError, read_header
 from desktop.core.models import SDXL
 
@@ -101,10 +102,8 @@ def activation_bytes(family: str, width: int, height: int, dtype_bytes: int = 4,
 
 
 def _first_width(config: Path, default: int) -> int:
-    import json
-
     try:
-        return int(json.loads(config.read_text(encoding="utf-8"))["block_out_channels"][0])
+        return int(json_text.loads(config.read_text(encoding="utf-8"))["block_out_channels"][0])
     except (OSError, ValueError, KeyError, IndexError, TypeError):
         return default
 

@@ -6,10 +6,11 @@ Sources: the app's models folder, folders the user added, and the Hugging Face c
 
 from __future__ import annotations
 
-import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from desktop.core import json_text
 
 # kinds
 DIFFUSERS = "checkpoint"  # a diffusers-format folder (model_index.json)
@@ -56,7 +57,7 @@ class ModelEntry:
 
 def _read_json(path: Path) -> dict | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json_text.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None

@@ -3,6 +3,12 @@
 A zip holding `mimetype` (first, stored), `stack.xml` (the layer tree, top layer first), one PNG
 per layer under data/, `mergedimage.png` and `Thumbnails/thumbnail.png`. Atelier adds its mask
 as `atelier/mask.png` and a few attributes in its own XML namespace; other programs ignore both.
+
+Groups are nested `<stack>`s (name, opacity, visibility, composite-op, isolation) and every layer
+and group carries its blend mode as `composite-op` (`svg:multiply`, ...), as Krita, GIMP and
+MyPaint write them; both survive a load and a save. Attributes other programs put on a layer are
+written back as they were read. Reading, with its limits, is in `desktop.core.ora_stack`; a
+program adding attributes of its own should name them in Atelier's namespace there.
 """
 
 from __future__ import annotations
@@ -19,30 +25,51 @@ import numpy as np
 from PIL import Image
 
 from desktop.core.atomic import write_atomic
-from desktop.core.document import Document, EditError, Layer, new_layer_id
+from desktop.core.document import Document, EditError, Group, Layer
 from desktop.core.geometry import Rect
 from desktop.core.image_io import ImageLoadError, encode_png, load_image_bytes, pixel_limit
+from desktop.core.ora_stack import (MAX_STACK_BYTES, NAMESPACE, ProjectError, attr, check_budget, read_member,
+                                    read_stack)
 
 MIMETYPE = b"image/openraster"
-NAMESPACE = "https://github.com/atelier-app/atelier/ora"
 MASK_MEMBER = "atelier/mask.png"
 THUMBNAIL_SIDE = 256
-_MAX_STACK_BYTES = 16 * 1024 * 1024
 ElementTree.register_namespace("atelier", NAMESPACE)
+__all__ = ["MASK_MEMBER", "ProjectError", "load_ora", "save_ora", "write_ora"]
 
 
-class ProjectError(ValueError):
-    """A project file cannot be read; the message names the file, the reason and what to do."""
-
-
-def _attr(name: str) -> str:
-    return f"{{{NAMESPACE}}}{name}"
+_attr = attr
 
 
 # ------------------------------------------------------------------ saving
 def save_ora(document: Document, path: str | os.PathLike, compress_level: int = 6) -> None:
     """Save atomically: until the new file is complete and synced, the old one stays as it was."""
     write_atomic(path, lambda handle: write_ora(document, handle, compress_level))
+
+
+def _layer_attributes(layer: Layer, src: str, selected: bool) -> dict[str, str]:
+    attributes = dict(layer.extra_attributes)  # what other programs wrote, kept; ours win on a clash
+    attributes.update({
+        "name": layer.name,
+        "src": src,
+        "x": str(layer.x),
+        "y": str(layer.y),
+        "opacity": f"{layer.opacity:.4f}",
+        "visibility": "visible" if layer.visible else "hidden",
+        "composite-op": layer.blend,
+        _attr("id"): layer.id,
+    })
+    if selected:
+        attributes["selected"] = "true"
+    if layer.parameters:
+        attributes[_attr("parameters")] = layer.parameters
+    return attributes
+
+
+def _group_attributes(group: Group) -> dict[str, str]:
+    return {"name": group.name, "opacity": f"{group.opacity:.4f}",
+            "visibility": "visible" if group.visible else "hidden", "composite-op": group.blend,
+            "isolation": group.isolation, _attr("id"): group.id}
 
 
 def write_ora(document: Document, handle: IO[bytes], compress_level: int = 6) -> None:
@@ -62,23 +89,20 @@ def write_ora(document: Document, handle: IO[bytes], compress_level: int = 6) ->
             image.set(_attr("selection"), f"{s.x},{s.y},{s.width},{s.height}")
         stack = ElementTree.SubElement(image, "stack")
         active = document.active_layer
+        open_groups: list[tuple[str, ElementTree.Element]] = []  # the nested <stack>s the last layer was in
         for position, layer in enumerate(reversed(document.layers)):  # stack.xml lists the top layer first
+            shared = 0
+            while shared < min(len(open_groups), len(layer.groups)) and \
+                    open_groups[shared][0] == layer.groups[shared].id:
+                shared += 1
+            del open_groups[shared:]
+            for group in layer.groups[shared:]:
+                parent = open_groups[-1][1] if open_groups else stack
+                open_groups.append((group.id, ElementTree.SubElement(parent, "stack", _group_attributes(group))))
             src = f"data/layer{position}.png"
-            attributes = {
-                "name": layer.name,
-                "src": src,
-                "x": str(layer.x),
-                "y": str(layer.y),
-                "opacity": f"{layer.opacity:.4f}",
-                "visibility": "visible" if layer.visible else "hidden",
-                "composite-op": "svg:src-over",
-                _attr("id"): layer.id,
-            }
-            if active is not None and layer.id == active.id:
-                attributes["selected"] = "true"
-            if layer.parameters:
-                attributes[_attr("parameters")] = layer.parameters
-            ElementTree.SubElement(stack, "layer", attributes)
+            selected = active is not None and layer.id == active.id
+            ElementTree.SubElement(open_groups[-1][1] if open_groups else stack, "layer",
+                                   _layer_attributes(layer, src, selected))
             # PNG is already compressed: deflating it again costs time and saves nothing.
             member(src, encode_png(layer.pixels, compress_level), zipfile.ZIP_STORED)
         xml = ElementTree.tostring(image, encoding="utf-8", xml_declaration=True)
@@ -94,7 +118,11 @@ def write_ora(document: Document, handle: IO[bytes], compress_level: int = 6) ->
 
 # ------------------------------------------------------------------ loading
 def load_ora(path: str | os.PathLike) -> Document:
-    """Read an .ora project; anything wrong gives a ProjectError saying what, and nothing else changes."""
+    """Read an .ora project; anything wrong gives a ProjectError saying what, and nothing else changes.
+
+    What the file holds that Atelier cannot keep (another program's filter layers, say) is listed in
+    `document.notes`, for the window to say before a save could drop it.
+    """
     path = Path(path)
     if not path.is_file():
         raise ProjectError(f"{path} does not exist or is not a file; check the name or pick the file again")
@@ -115,37 +143,32 @@ def load_ora(path: str | os.PathLike) -> Document:
 
 def _read(archive: zipfile.ZipFile, path: Path) -> Document:
     names = set(archive.namelist())
-    if "mimetype" in names and archive.read("mimetype").strip() != MIMETYPE:
+    if "mimetype" in names and read_member(archive, "mimetype", 256, path).strip() != MIMETYPE:
         raise ProjectError(f"{path.name} is a zip file but not an OpenRaster project (wrong mimetype)")
     if "stack.xml" not in names:
         raise ProjectError(f"{path.name} has no stack.xml, so it is not an OpenRaster project or it is damaged")
-    if archive.getinfo("stack.xml").file_size > _MAX_STACK_BYTES:
-        raise ProjectError(f"{path.name} has a stack.xml too large to be real; the file is damaged")
+    stack = read_stack(read_member(archive, "stack.xml", MAX_STACK_BYTES, path), path)
+    check_budget(archive, stack, path)
+    layers = []
+    for entry in stack.layers:
+        what = f"layer {entry.name!r} of {path.name}"
+        pixels = _read_png(archive, entry.src, what, path)
+        layer = Layer(entry.name, pixels, entry.x, entry.y, entry.visible, entry.opacity, entry.parameters,
+                      id=entry.id, blend=entry.blend, groups=entry.groups, extra_attributes=entry.extra_attributes)
+        layers.append(layer)
+    layers.reverse()  # the document keeps the bottom layer first
     try:
-        root = ElementTree.fromstring(archive.read("stack.xml"))
-    except ElementTree.ParseError as error:
-        raise ProjectError(f"{path.name} has a damaged stack.xml ({error})") from None
-    if root.tag != "image" or root.find("stack") is None:
-        raise ProjectError(f"{path.name} has a stack.xml without an <image> holding a <stack>; the file is damaged")
-    width, height = _int(root, "w", path), _int(root, "h", path)
-    try:
-        document = Document(width, height, path=path)
+        document = Document(stack.width, stack.height, layers, path=path)  # one list, no per-layer checks
     except EditError as error:
         raise ProjectError(f"{path.name}: {error}") from None
-
-    layers: list[tuple[Layer, bool]] = []
-    _walk(root.find("stack"), archive, path, layers, 0, 0, True, 1.0)
-    layers.reverse()  # the document keeps the bottom layer first
-    for index, (layer, _selected) in enumerate(layers):
-        document.insert_layer(index, layer)
-    selected = [layer.id for layer, chosen in layers if chosen]
-    document.set_active_layer(selected[0] if selected else (layers[-1][0].id if layers else None))
+    document.notes = list(stack.notes)
+    selected = [entry.id for entry in stack.layers if entry.selected]
+    document.set_active_layer(selected[0] if selected else (layers[-1].id if layers else None))
     if MASK_MEMBER in names:
-        _read_mask(archive, document)
-    selection = root.get(_attr("selection"))
-    if selection:
+        _read_mask(archive, document, path)
+    if stack.selection:
         try:
-            document.set_selection(Rect(*(int(v) for v in selection.split(","))))
+            document.set_selection(Rect(*(int(v) for v in stack.selection.split(","))))
         except (TypeError, ValueError):
             pass  # a bad selection is not worth refusing the project: it opens unselected
     document.history.clear()
@@ -154,26 +177,7 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Document:
     return document
 
 
-def _walk(stack, archive, path, out, x, y, visible, opacity) -> None:
-    """Flatten the layer tree, top first; a group's offset, visibility and opacity pass to its layers."""
-    for node in stack:
-        node_visible = visible and node.get("visibility", "visible") != "hidden"
-        node_opacity = opacity * _float(node, "opacity", 1.0)
-        node_x, node_y = x + int(_float(node, "x", 0.0)), y + int(_float(node, "y", 0.0))
-        if node.tag == "stack":
-            _walk(node, archive, path, out, node_x, node_y, node_visible, node_opacity)
-        elif node.tag == "layer":
-            name = node.get("name") or f"Layer {len(out) + 1}"
-            pixels = _read_png(archive, node.get("src", ""), f"layer {name!r} of {path.name}")
-            layer = Layer(name, pixels, node_x, node_y, node_visible, node_opacity, node.get(_attr("parameters"), ""))
-            if node.get(_attr("id")):
-                layer.id = node.get(_attr("id"))
-            if any(existing.id == layer.id for existing, _ in out):
-                layer.id = new_layer_id()  # a copied file can repeat ids: keep them unique
-            out.append((layer, node.get("selected") == "true"))
-
-
-def _read_png(archive: zipfile.ZipFile, member: str, what: str) -> np.ndarray:
+def _read_png(archive: zipfile.ZipFile, member: str, what: str, path: Path) -> np.ndarray:
     try:
         info = archive.getinfo(member)
     except KeyError:
@@ -181,27 +185,12 @@ def _read_png(archive: zipfile.ZipFile, member: str, what: str) -> np.ndarray:
     if info.file_size > pixel_limit() * 5:  # far more than a PNG of the largest allowed image
         raise ProjectError(f"{what} is too large to open on this machine")
     try:
-        return load_image_bytes(archive.read(member), what)
+        return load_image_bytes(read_member(archive, member, pixel_limit() * 5, path, what), what)
     except ImageLoadError as error:
         raise ProjectError(str(error)) from None
 
 
-def _read_mask(archive: zipfile.ZipFile, document: Document) -> None:
-    pixels = _read_png(archive, MASK_MEMBER, "the inpaint mask")
+def _read_mask(archive: zipfile.ZipFile, document: Document, path: Path) -> None:
+    pixels = _read_png(archive, MASK_MEMBER, "the inpaint mask", path)
     if pixels.shape[:2] == (document.height, document.width):
         document.replace_mask(np.ascontiguousarray(pixels[..., 0]))
-
-
-def _int(node, key: str, path: Path) -> int:
-    try:
-        return int(node.get(key, ""))
-    except ValueError:
-        raise ProjectError(f"{path.name}: the canvas {key!r} in stack.xml is not a whole number") from None
-
-
-def _float(node, key: str, default: float) -> float:
-    try:
-        value = float(node.get(key, default))
-    except ValueError:
-        return default
-    return value if np.isfinite(value) else default

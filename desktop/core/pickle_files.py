@@ -13,6 +13,7 @@ import json
 import logging
 from pathlib import Path
 
+from desktop.core import json_text
 from desktop.core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,7 @@ class TrustList:
         if not self.file.exists():
             return {}
         try:
-            data = json.loads(self.file.read_text(encoding="utf-8"))
+            data = json_text.loads(self.file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as error:
             log.warning("trust list %s is unreadable (%s); trusting no pickle file", self.file, error)
             return {}

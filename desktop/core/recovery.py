@@ -7,6 +7,7 @@ next start offers to restore it. A clean save or close removes the running app's
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -17,8 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from desktop.core import json_text
 from desktop.core.atomic import write_text_atomic
-from desktop.core.document import Document, Layer
+from desktop.core.document import Document
 from desktop.core.openraster import ProjectError, load_ora, save_ora
 
 log = logging.getLogger(__name__)
@@ -57,7 +59,8 @@ class RecoveryFile:
 
 def snapshot(document: Document) -> Document:
     """A private copy to save on another thread while the user keeps painting on the original."""
-    layers = [Layer(l.name, l.pixels.copy(), l.x, l.y, l.visible, l.opacity, l.parameters, l.id) for l in document.layers]
+    # every field, pixels copied (groups, blend modes and other programs' attributes are values: shared)
+    layers = [dataclasses.replace(layer, pixels=layer.pixels.copy()) for layer in document.layers]
     copy = Document(document.width, document.height, layers, path=document.path)
     copy.set_active_layer(document.active_layer.id if document.active_layer else None)
     if document.mask.any():
@@ -190,7 +193,7 @@ def find_leftovers(folder: Path) -> list[RecoveryFile]:
     for project in folder.glob("autosave-*.ora"):
         note = project.with_suffix(".json")
         try:
-            data = json.loads(note.read_text(encoding="utf-8"))
+            data = json_text.loads(note.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("not an object")
         except (OSError, ValueError):

@@ -8,6 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from desktop.core import json_text
 from desktop.core.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class Settings:
         if not path.exists():
             return cls()
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
+            data = json_text.loads(path.read_text(encoding="utf-8"))
             if not isinstance(data, dict):
                 raise ValueError("settings file does not hold a JSON object")
         except (OSError, ValueError) as error:

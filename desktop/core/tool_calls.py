@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any, Mapping
 
-from desktop.core.params import MAX_SEED, GenerationParams, ParamError, check_size
+from desktop.core.params import MAX_SEED, ParamError, check_size
 
 MAX_PROMPT_CHARS = 4000
 MAX_CALL_CHARS = 20000  # longer blocks are not parsed at all: no legitimate call is that long
@@ -204,16 +204,3 @@ def parse_reply(text: str) -> list[TextSegment | ToolCall]:
 def tool_calls(text: str) -> list[ToolCall]:
     return [piece for piece in parse_reply(text) if isinstance(piece, ToolCall)]
 
-
-def apply_to_params(params: GenerationParams, call: ToolCall) -> GenerationParams:
-    """The generation settings after an approved call (generate_image also queues a job: the caller's part)."""
-    args = call.arguments
-    if call.name == "set_prompt" or (call.name == "generate_image" and args.get("prompt")):
-        return params.replace(prompt=args["prompt"])
-    if call.name == "set_negative_prompt":
-        return params.replace(negative_prompt=args["prompt"])
-    if call.name == "set_size":
-        return params.replace(width=args["width"], height=args["height"])
-    if call.name == "set_seed":
-        return params.replace(seed=args["seed"])
-    return params

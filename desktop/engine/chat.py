@@ -9,7 +9,6 @@ waiting: the exception is raised again in the consumer instead.
 from __future__ import annotations
 
 import gc
-import json
 import struct
 import threading
 import time
@@ -20,6 +19,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 from transformers.utils import logging as hf_logging
 
+from desktop.core import json_text
 from desktop.core.models import check_chat_folder
 
 # Used when a model folder has no chat template (the user sees NO_TEMPLATE_WARNING): plain
@@ -65,7 +65,7 @@ def _weight_files(folder: Path) -> list[Path]:
     """The safetensors files the loader will read (some repos also ship a consolidated copy)."""
     index = folder / "model.safetensors.index.json"
     if index.exists():
-        weight_map = json.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
+        weight_map = json_text.loads(index.read_text(encoding="utf-8")).get("weight_map", {})
         return sorted({folder / name for name in weight_map.values()})
     if (folder / "model.safetensors").exists():
         return [folder / "model.safetensors"]
@@ -78,7 +78,7 @@ def _parameter_count(folder: Path) -> int:
     for file in _weight_files(folder):
         with open(file, "rb") as handle:
             (length,) = struct.unpack("<Q", handle.read(8))
-            header = json.loads(handle.read(length))
+            header = json_text.loads(handle.read(length))
         for name, info in header.items():
             if name != "__metadata__":
                 count = 1
@@ -100,7 +100,7 @@ def estimate_chat_memory(folder: str | Path, context_tokens: int = DEFAULT_ESTIM
                          device: str | None = None) -> int:
     """Bytes a chat model will take once loaded (weights in the load dtype plus a KV cache), before loading."""
     folder = Path(folder)
-    config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+    config = json_text.loads((folder / "config.json").read_text(encoding="utf-8"))
     dtype_bytes = torch.empty((), dtype=_dtype_for(device or pick_device())).element_size()
     tokens = min(context_tokens, int(config.get("max_position_embeddings") or context_tokens))
     return _parameter_count(folder) * dtype_bytes + tokens * kv_cache_bytes_per_token(config, dtype_bytes)

@@ -8,10 +8,11 @@ On 2 CPU cores at 512 px the full SD VAE decode costs about as much as several U
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
+
+from desktop.core import json_text
 
 FOLDER_NAMES = {"SDXL": ("taesdxl",)}
 DEFAULT_NAMES = ("taesd",)
@@ -19,7 +20,7 @@ DEFAULT_NAMES = ("taesd",)
 
 def is_taesd_folder(folder: Path) -> bool:
     try:
-        config = json.loads((folder / "config.json").read_text(encoding="utf-8"))
+        config = json_text.loads((folder / "config.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
     return config.get("_class_name") == "AutoencoderTiny"

@@ -82,8 +82,9 @@ def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
     extra = {} if diffusers_family(folder) == SDXL else {"safety_checker": None, "requires_safety_checker": False}
     try:
         pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype, **extra)
-    except (OSError, ValueError, RuntimeError, KeyError) as error:
-        raise ModelLoadError(f"could not load the model in {folder}: {error}") from error
+    except Exception as error:  # noqa: BLE001 - a damaged folder raises anything (SafetensorError, RecursionError)
+        raise ModelLoadError(f"could not load the model in {folder}: {' '.join(str(error).split())[:300]}") \
+            from error
     pipe.set_progress_bar_config(disable=True)
     return pipe if device == "cpu" else pipe.to(device)
 

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from desktop.core.atomic import new_folder_mode
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.models import SD1, SD2, SDXL, SINGLE_FILE
 from desktop.core.pickle_files import TrustList, refusal_message
@@ -115,6 +116,7 @@ def convert_to_diffusers(path: str | Path, out_folder: str | Path, family: str |
     temp = Path(tempfile.mkdtemp(prefix=f".{out_folder.name}.", suffix=".partial", dir=out_folder.parent))
     try:
         pipe.save_pretrained(temp, safe_serialization=True)
+        os.chmod(temp, new_folder_mode())  # mkdtemp made it 0700; a model folder is like any other
         os.replace(temp, out_folder)
     except OSError as error:
         shutil.rmtree(temp, ignore_errors=True)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import torch
 
+from desktop.core import json_text
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.models import TAESD, VAE
 
@@ -22,7 +22,7 @@ def load_vae(path: str | Path, family: str, torch_dtype: torch.dtype | None = No
     path = Path(path)
     if path.is_dir():
         try:
-            kind = json.loads((path / "config.json").read_text(encoding="utf-8")).get("_class_name")
+            kind = json_text.loads((path / "config.json").read_text(encoding="utf-8")).get("_class_name")
         except (OSError, ValueError) as error:
             raise CheckpointError(f"{path} has no readable config.json: it is not a VAE folder") from error
         cls = {"AutoencoderTiny": AutoencoderTiny, "AutoencoderKL": AutoencoderKL}.get(kind)

@@ -7,12 +7,17 @@ import os
 import struct
 import zlib
 
-from hypothesis import HealthCheck, given, settings
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from PIL import Image
+
 from desktop.core.metadata import a1111, atelier, comfyui, fooocus, invokeai, novelai, read_metadata, xmp
+from desktop.core.metadata.writer import export_image
 from desktop.core.metadata.image_text import decode_user_comment
 from desktop.core.metadata.info import GenerationInfo
+from desktop.core.params import SCHEDULERS, GenerationParams
 
 # A few seconds in the suite; ATELIER_FUZZ_EXAMPLES=5000 for a long hunt.
 FUZZ = settings(max_examples=int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "150")), deadline=None, suppress_health_check=list(HealthCheck), database=None)
@@ -41,6 +46,10 @@ COMFY_GRAPH = st.dictionaries(
 
 def _check(info: GenerationInfo) -> None:
     assert isinstance(info, GenerationInfo)
+    # read_metadata turns a reader's exception into a note and carries on, which would hide a crashing
+    # reader from these tests: a reader may find nothing, but it must never raise
+    crashed = [note for note in info.notes if "could not be read (" in note]
+    assert not crashed, crashed
     json.dumps(info.to_json_dict())
     info.adapt()
 
@@ -115,3 +124,52 @@ def test_other_files_with_random_bytes(tmp_path_factory, head, body):
     path = tmp_path_factory.getbasetemp() / "fuzz.img"
     path.write_bytes(head + body)
     _check(read_metadata(path))
+
+
+LINE = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n\x85\u2028\u2029"),
+               max_size=60).filter(lambda text: not text.startswith("Negative prompt:"))
+PARAMS = st.builds(
+    GenerationParams,
+    prompt=st.text(max_size=60), negative_prompt=st.text(max_size=30),
+    width=st.integers(8, 64).map(lambda n: n * 8), height=st.integers(8, 64).map(lambda n: n * 8),
+    steps=st.integers(1, 150), guidance=st.floats(0, 30).map(lambda g: round(g, 2)),
+    scheduler=st.sampled_from(SCHEDULERS), seed=st.integers(0, 2**32 - 1),
+)
+ROUND_TRIP = settings(FUZZ, max_examples=int(os.environ.get("ATELIER_FUZZ_EXAMPLES", "30")))
+
+
+@ROUND_TRIP
+@given(PARAMS, st.sampled_from([".png", ".jpg", ".webp"]))
+def test_what_atelier_writes_reads_back_the_same(tmp_path_factory, params, suffix):
+    """Any settings, written the app's way in each format, come back equal: a reader that raises, or
+    reads a field wrong, turns this red."""
+    path = tmp_path_factory.getbasetemp() / f"roundtrip{suffix}"
+    export_image(Image.new("RGB", (8, 8)), params, path, model_name="m")
+    info = read_metadata(path)
+    _check(info)
+    assert info.tool == "atelier" and info.to_params() == params and info.model == "m"
+
+
+@FUZZ
+@given(PARAMS, LINE, LINE)
+def test_the_a1111_text_reads_back_what_it_says(params, prompt, negative):
+    params = params.replace(prompt=prompt.strip(), negative_prompt=negative.strip())
+    info = a1111.parse(a1111.format_parameters(params, model_name="m"))
+    _check(info)
+    assert (info.prompt, info.negative_prompt, info.seed, info.steps, info.width, info.height, info.model) == (
+        params.prompt, params.negative_prompt, params.seed, params.steps, params.width, params.height, "m")
+    assert info.cfg_scale == params.guidance and info.to_params().scheduler == params.scheduler
+
+
+def test_these_tests_catch_a_reader_that_always_raises(monkeypatch, tmp_path_factory):
+    """The proof that the properties above can fail: break the A1111 and Atelier readers, and they do."""
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a reader that always raises")
+
+    monkeypatch.setattr(a1111, "parse", broken)
+    monkeypatch.setattr(atelier, "parse", broken)
+    quick = settings(FUZZ, max_examples=20, phases=[Phase.generate])  # no shrinking: only that it fails
+    for test in (test_png_files_with_random_chunks, test_what_atelier_writes_reads_back_the_same):
+        monkeypatch.setattr(test, "_hypothesis_internal_use_settings", quick)  # what @settings sets
+        with pytest.raises((AssertionError, RuntimeError)):
+            test(tmp_path_factory)

@@ -39,3 +39,34 @@ def test_signed_png_keeps_every_other_block_and_validates(tmp_path):
 def test_unsigned_by_default(tmp_path):
     path = save_generation(Image.new("RGB", (64, 64)), GenerationParams(), tmp_path, model_name="m")
     assert "c2pa" not in read_metadata(path).extra
+
+
+def _thumbnail(path, mime):
+    import io
+    import json
+
+    with open(path, "rb") as handle, c2pa.Reader(mime, handle) as reader:
+        store = json.loads(reader.json())
+        thumbnail = store["manifests"][store["active_manifest"]]["thumbnail"]
+        out = io.BytesIO()
+        reader.resource_to_stream(thumbnail["identifier"], out)
+    return Image.open(out)
+
+
+def test_a_signed_webp_carries_a_small_thumbnail_and_does_not_balloon(tmp_path):
+    """The C2PA library's default thumbnail is 1024 px in the image's own format: a lossless WebP that
+    made a signed WebP many times larger than the picture. Capped at 256 px (JPEG)."""
+    import numpy as np
+
+    from desktop.core.metadata import provenance
+    from desktop.core.metadata.writer import export_image
+
+    rng = np.random.default_rng(1)
+    picture = Image.fromarray(rng.integers(0, 255, (64, 64, 3), dtype=np.uint8)).resize((1024, 1024))
+    params = GenerationParams(prompt="a signed fox", seed=11, width=1024, height=1024)
+    plain = export_image(picture, params, tmp_path / "plain.webp", model_name="m")
+    signed = export_image(picture, params, tmp_path / "signed.webp", model_name="m", c2pa_key_dir=tmp_path / "keys")
+    assert provenance.read_manifest(signed)["validation_state"] == "Valid"
+    thumbnail = _thumbnail(signed, "image/webp")
+    assert max(thumbnail.size) <= provenance.THUMBNAIL_LONG_EDGE
+    assert signed.stat().st_size < 1.5 * plain.stat().st_size, (plain.stat().st_size, signed.stat().st_size)

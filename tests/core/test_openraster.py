@@ -119,8 +119,13 @@ def test_nested_stacks_from_krita_load_with_group_properties(tmp_path):
     document = load_ora(path)
     assert [l.name for l in document.layers] == ["Base", "Inner"]
     inner = document.layers[1]
-    assert (inner.x, inner.y) == (3, 4) and inner.opacity == pytest.approx(0.25)
+    assert (inner.x, inner.y) == (3, 4) and inner.opacity == pytest.approx(0.5)  # its own; the group keeps its own
+    [group] = inner.groups
+    assert (group.name, group.opacity, group.visible) == ("Group", 0.5, True)
+    assert document.layers[0].groups == ()
     assert document.active_layer.name == "Base"
+    # drawn as the group says: grey 200 at alpha 200/255, at 0.5 inside a group at 0.5, over black
+    assert document.composite()[4, 3, 0] == round(200 * 200 / 255 * 0.5 * 0.5)
 
 
 BAD_FILES = {

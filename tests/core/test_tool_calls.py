@@ -8,9 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.core.params import GenerationParams
 from desktop.core.tool_calls import (
-    TOOL_NAMES, TOOLS, TextSegment, ToolCall, ToolCallError, apply_to_params, parse_call, parse_reply, tool_calls,
+    TOOL_NAMES, TOOLS, TextSegment, ToolCall, ToolCallError, parse_call, parse_reply, tool_calls,
 )
 
 
@@ -104,21 +103,6 @@ def test_calls_are_immutable():
         call.arguments["seed"] = 666
     with pytest.raises(AttributeError):
         call.name = "generate_image"
-
-
-def test_apply_to_params():
-    params = GenerationParams(prompt="old", seed=1)
-    calls = tool_calls(block({"name": "set_prompt", "arguments": {"prompt": "new"}})
-                       + block({"name": "set_negative_prompt", "arguments": {"prompt": "blur"}})
-                       + block({"name": "set_size", "arguments": {"width": 640, "height": 384}})
-                       + block({"name": "set_seed", "arguments": {"seed": 9}})
-                       + block({"name": "generate_image", "arguments": {"prompt": "final"}}))
-    for call in calls:
-        params = apply_to_params(params, call)
-    assert (params.prompt, params.negative_prompt, params.width, params.height, params.seed) == (
-        "final", "blur", 640, 384, 9)
-    unchanged = apply_to_params(params, parse_call('{"name": "generate_image"}'))
-    assert unchanged == params
 
 
 # ------------------------------------------------------------------ property tests: hostile model output

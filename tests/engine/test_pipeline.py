@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from desktop.core.messages import JobCancelled
-from desktop.core.params import GenerationParams
+from desktop.core.params import SCHEDULERS, GenerationParams
 from desktop.engine.pipeline import ImageEngine, ModelLoadError
 
 PARAMS = GenerationParams(prompt="a red fox, watercolor", negative_prompt="blurry", width=64, height=64,
@@ -86,10 +86,37 @@ def test_cancel_returns_within_about_one_step_and_the_engine_stays_usable(engine
     assert engine.generate(PARAMS)[0].size == (64, 64)
 
 
-@pytest.mark.parametrize("scheduler", ["Euler", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "LCM"])
-def test_every_scheduler_runs(engine, scheduler):
-    image = engine.generate(PARAMS.replace(scheduler=scheduler, steps=3))[0]
-    assert image.size == (64, 64)
+# What each sampler the panel lists must run as: the class and the sigma spacing A1111's name means.
+# Written here again, not read from the engine's table, so a wrong row there turns a test red.
+SAMPLER_CLASSES = {
+    "Euler": ("EulerDiscreteScheduler", False),
+    "Euler a": ("EulerAncestralDiscreteScheduler", False),
+    "DPM++ 2M": ("DPMSolverMultistepScheduler", False),
+    "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", True),
+    "DDIM": ("DDIMScheduler", False),
+    "LCM": ("LCMScheduler", False),
+}
+
+
+def test_every_listed_sampler_has_a_check():
+    assert set(SAMPLER_CLASSES) == set(SCHEDULERS)  # a sampler added to the list without a row here fails
+
+
+@pytest.mark.parametrize("scheduler", SCHEDULERS)
+def test_each_sampler_runs_its_own_scheduler_class(engine, scheduler):
+    seen = []
+
+    def on_progress(step, total):  # during the run: the scheduler that is really stepping
+        seen.append(engine._pipes["txt2img"].scheduler)
+
+    image = engine.generate(PARAMS.replace(scheduler=scheduler, steps=3), on_progress=on_progress)[0]
+    assert image.size == (64, 64) and len(seen) == 3
+    name, karras = SAMPLER_CLASSES[scheduler]
+    assert {type(s).__name__ for s in seen} == {name}
+    assert bool(getattr(seen[0].config, "use_karras_sigmas", False)) == karras
+    if name == "DPMSolverMultistepScheduler":
+        assert seen[0].config.algorithm_type == "dpmsolver++"
+
 
 
 def test_batch_uses_consecutive_seeds(engine):

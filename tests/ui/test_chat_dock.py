@@ -195,6 +195,42 @@ def test_tool_cards_approved_change_the_panel_rejected_and_malformed_change_noth
     assert [c.state.text() for c in last_widget(dock).tool_cards] == ["✓ Approved", "✗ Rejected"]
 
 
+# Every tool the assistant may call (tool_calls.TOOL_NAMES), approved on its card as a person does, and
+# what the prompt panel then shows: the effect the app really has (AssistantActions), not a copy of it.
+TOOL_EFFECTS = {
+    "set_prompt": ({"prompt": "a heron at dawn"}, lambda panel, queued: panel.prompt.toPlainText() == "a heron at dawn"),
+    "set_negative_prompt": ({"prompt": "blur, text"}, lambda panel, queued: panel.negative.toPlainText() == "blur, text"),
+    "set_size": ({"width": 128, "height": 96},
+                 lambda panel, queued: (panel.width_box.value(), panel.height_box.value()) == (128, 96)),
+    "set_seed": ({"seed": 4242}, lambda panel, queued: panel.seed.text() == "4242"),
+    "generate_image": ({"prompt": "a lantern"},
+                       lambda panel, queued: panel.prompt.toPlainText() == "a lantern"
+                       and [p.prompt for p in queued] == ["a lantern"]),
+}
+
+
+def test_every_tool_has_an_effect_checked():
+    from desktop.core.tool_calls import TOOL_NAMES
+
+    assert set(TOOL_EFFECTS) == set(TOOL_NAMES)
+
+
+@pytest.mark.parametrize("name", sorted(TOOL_EFFECTS))
+def test_an_approved_tool_card_changes_the_panel_as_it_says(qtbot, dock, store, prompt_panel, name):
+    import json
+
+    arguments, effect = TOOL_EFFECTS[name]
+    queued = []
+    prompt_panel.generate_requested.connect(queued.append)
+    prompt_panel.lock.setChecked(True)
+    reply = f'<tool_call>{json.dumps({"name": name, "arguments": arguments})}</tool_call>'
+    dock.open_conversation(saved_conversation(store, ("user", "go"), ("assistant", reply)))
+    [card] = last_widget(dock).tool_cards
+    assert not effect(prompt_panel, queued)  # nothing before the click
+    qtbot.mouseClick(card.approve_button, Qt.MouseButton.LeftButton)
+    assert effect(prompt_panel, queued), name
+
+
 def test_auto_approve_applies_calls_of_a_finished_reply(dock, store, prompt_panel):
     dock.conversation_settings.auto_approve.setChecked(True)
     assert dock.settings.auto_approve_tools

@@ -31,9 +31,13 @@ def _lora_weight(weight: float) -> str:
 
 
 def format_parameters(
-    params: GenerationParams, model_name: str = "", model_hash: str = "", app_version: str = __version__
+    params: GenerationParams, model_name: str = "", model_hash: str = "", app_version: str = __version__,
+    size: tuple[int, int] | None = None,
 ) -> str:
-    """The A1111 `parameters` text for an Atelier image; LoRAs go into the prompt as A1111 writes them."""
+    """The A1111 `parameters` text for an Atelier image; LoRAs go into the prompt as A1111 writes them.
+
+    `size` is the picture's own size when it differs from the generation's (an exported canvas).
+    """
     prompt = params.prompt + "".join(f" <lora:{name}:{_lora_weight(w)}>" for name, w in params.loras)
     lines = [prompt]
     if params.negative_prompt:
@@ -43,7 +47,7 @@ def format_parameters(
         ("Sampler", samplers.to_a1111(params.scheduler)),
         ("CFG scale", f"{params.guidance:g}"),
         ("Seed", params.seed),
-        ("Size", f"{params.width}x{params.height}"),
+        ("Size", "{}x{}".format(*(size or (params.width, params.height)))),
     ]
     if model_hash:
         pairs.append(("Model hash", model_hash))

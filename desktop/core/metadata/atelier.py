@@ -22,12 +22,16 @@ def build_record(
     *,
     model_name: str = "",
     model_hash: str = "",
-    seconds: float = 0.0,
+    seconds: float | None = 0.0,
     extra: dict | None = None,
     created: float | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> dict:
-    """The JSON-ready record. `extra` holds source-image and mask hashes, the enhanced prompt, and so on."""
-    return {
+    """The JSON-ready record. `extra` holds source-image and mask hashes, the enhanced prompt, and so on.
+
+    `seconds` None (not known, as for an exported canvas) leaves the time out rather than claim 0 s.
+    """
+    record = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "app_version": __version__,
@@ -36,9 +40,14 @@ def build_record(
         "params": params.to_dict(),
         "model_name": model_name or params.model,
         "model_hash": model_hash,
-        "seconds": round(float(seconds), 3),
+        "seconds": None if seconds is None else round(float(seconds), 3),
         "extra": dict(extra or {}),
     }
+    if seconds is None:
+        del record["seconds"]
+    if image_size is not None and tuple(image_size) != (params.width, params.height):
+        record["image_size"] = "{}x{}".format(*image_size)  # the picture's; `params` keep the generation's
+    return record
 
 
 def dumps(record: dict) -> str:
@@ -79,6 +88,12 @@ def parse(text: Any) -> GenerationInfo:
     except Exception as error:  # noqa: BLE001 - any wrong type in hostile JSON; fields below still read
         notes.append(f"the saved settings are not all valid ({str(error)[:200]})")
         atelier_params = None
+    width, height = as_int(params.get("width")), as_int(params.get("height"))
+    image_size = as_text(record.get("image_size"), 40) or ""
+    shown = tuple(as_int(part) for part in image_size.partition("x")[::2]) if image_size else ()
+    if len(shown) == 2 and None not in shown:  # an exported canvas: the file's size, and what was generated
+        extra["generated_size"] = f"{width}x{height}"
+        width, height = shown
     return GenerationInfo(
         tool="atelier",
         prompt=as_text(params.get("prompt"), MAX_PROMPT),
@@ -87,8 +102,8 @@ def parse(text: Any) -> GenerationInfo:
         steps=as_int(params.get("steps")),
         cfg_scale=as_float(params.get("guidance")),
         sampler=as_text(params.get("scheduler"), 100),
-        width=as_int(params.get("width")),
-        height=as_int(params.get("height")),
+        width=width,
+        height=height,
         model=as_text(record.get("model_name"), 500) or as_text(params.get("model"), 500) or None,
         extra=extra,
         notes=tuple(notes),

@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from desktop.core.atomic import write_bytes_atomic
-from desktop.core.metadata import a1111, atelier, xmp
-from desktop.core.metadata.image_text import EXIF_IFD, USER_COMMENT
+from desktop.core.metadata import a1111, atelier, exif_block, xmp
 from desktop.core.params import GenerationParams
 
 log = logging.getLogger(__name__)
@@ -34,16 +33,16 @@ def generation_texts(
     *,
     model_name: str = "",
     model_hash: str = "",
-    seconds: float = 0.0,
+    seconds: float | None = 0.0,
     extra: dict | None = None,
     created: float | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> GenerationTexts:
     created = time.time() if created is None else created
-    record = atelier.build_record(
-        params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra, created=created
-    )
+    record = atelier.build_record(params, model_name=model_name, model_hash=model_hash, seconds=seconds,
+                                  extra=extra, created=created, image_size=image_size)
     return GenerationTexts(
-        parameters=a1111.format_parameters(params, model_name=model_name, model_hash=model_hash),
+        parameters=a1111.format_parameters(params, model_name=model_name, model_hash=model_hash, size=image_size),
         record=atelier.dumps(record),
         description=params.prompt,
         created=created,
@@ -66,13 +65,8 @@ def png_bytes(image, texts: GenerationTexts) -> bytes:
 
 
 def _exif_bytes(parameters: str) -> bytes:
-    from PIL import Image
-
-    exif = Image.Exif()
-    # A1111 (through piexif) writes "UNICODE\0" + UTF-16 big-endian, and reads it back the same way.
-    exif.get_ifd(EXIF_IFD)[USER_COMMENT] = b"UNICODE\0" + parameters.encode("utf-16-be")
-    exif[0x0131] = "Atelier"  # Software
-    return exif.tobytes()
+    # A1111 (through piexif) writes "UNICODE\0" + UTF-16 big-endian as type UNDEFINED; exif_block does too.
+    return exif_block.exif_bytes(parameters)
 
 
 def lossy_bytes(image, texts: GenerationTexts, fmt: str, quality: int = 92) -> bytes:
@@ -113,21 +107,24 @@ def export_image(
     *,
     model_name: str = "",
     model_hash: str = "",
-    seconds: float = 0.0,
+    seconds: float | None = 0.0,
     extra: dict | None = None,
     quality: int = 92,
     c2pa_key_dir: Path | None = None,
+    image_size: tuple[int, int] | None = None,
 ) -> Path:
     """Write `image` as PNG, JPEG or WebP (from `format` or the suffix) with all the metadata the format holds.
 
-    With `c2pa_key_dir` (Settings.write_c2pa), a signed C2PA manifest is embedded too.
+    With `c2pa_key_dir` (Settings.write_c2pa), a signed C2PA manifest is embedded too. `image_size`
+    (the image's own size, when it is not the generation's) is what the metadata says the size is.
     Raises ValueError for an unknown format and OSError when the file cannot be written.
     """
     target = Path(path)
     fmt = (format or FORMATS.get(target.suffix.lower(), "")).upper().replace("JPG", "JPEG")
     if fmt not in ("PNG", "JPEG", "WEBP"):
         raise ValueError(f"cannot export {target.name}: choose a .png, .jpg or .webp file name")
-    texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra)
+    texts = generation_texts(params, model_name=model_name, model_hash=model_hash, seconds=seconds, extra=extra,
+                             image_size=image_size)
     data = png_bytes(image, texts) if fmt == "PNG" else lossy_bytes(image, texts, fmt, quality)
     if c2pa_key_dir is not None:
         data = with_c2pa(data, fmt, c2pa_key_dir, target.name)

@@ -124,6 +124,8 @@ class DocumentController(QObject):
         self.remember(path)
         self.status.emit(f"Opened {path.name} ({document.width} × {document.height}, {len(document.layers)} "
                          f"layer{'s' if len(document.layers) != 1 else ''})")
+        if document.notes:  # what the file holds that a save would not keep: said now, before any save
+            self.error.emit(f"{path.name}: " + "; ".join(document.notes))
         return True
 
     # ------------------------------------------------------------------ pictures from outside
@@ -233,7 +235,10 @@ class DocumentController(QObject):
         if not path:
             return False
         try:
-            written = export_flattened(document, Path(path))
+            from desktop.core.metadata.provenance import signing_folder  # Settings > Sign Images with C2PA
+
+            written = export_flattened(document, Path(path),
+                                       signing_folder(self.settings.write_c2pa, self.settings_path.parent))
         except (OSError, ValueError) as error:
             self.error.emit(f"Could not export {Path(path).name}: {getattr(error, 'strerror', None) or error}")
             return False

@@ -19,14 +19,20 @@ from desktop.core.params import GenerationParams
 def generation_of(document: Document) -> tuple[GenerationParams, str] | None:
     """The settings (and model name) of the topmost visible generated layer: what the picture shows most."""
     for layer in reversed(document.layers):
-        if layer.visible and layer.opacity > 0 and layer.parameters:
+        if layer.shown and layer.opacity > 0 and layer.parameters:
             info = a1111.parse(layer.parameters)
             return info.to_params(), info.model or ""
     return None
 
 
-def export_flattened(document: Document, path: Path) -> Path:
-    """Write what the canvas shows; JPEG (no transparency) goes over white. Returns the file written."""
+def export_flattened(document: Document, path: Path, c2pa_key_dir: Path | None = None) -> Path:
+    """Write what the canvas shows; JPEG (no transparency) goes over white. Returns the file written.
+
+    The metadata describes the file: its Size is the exported picture's (a generation at 376 px that
+    was scaled to a 378 px area records 378, and its own size as `generated_size`), and no time is
+    claimed (the export does not know how long the generation took). With `c2pa_key_dir`
+    (Settings.write_c2pa) a generated picture is signed as the outputs are.
+    """
     path = Path(path)
     if not path.suffix:
         path = path.with_suffix(".png")
@@ -38,7 +44,9 @@ def export_flattened(document: Document, path: Path) -> Path:
     made = generation_of(document)
     if made is not None:
         params, model = made
-        return export_image(image, params, path, fmt, model_name=model)
+        return export_image(image, params, path, fmt, model_name=model, seconds=None,
+                            extra={"exported_from": "canvas"}, c2pa_key_dir=c2pa_key_dir,
+                            image_size=(image.width, image.height))
     buffer = io.BytesIO()
     image.save(buffer, format=fmt, **({"quality": 92} if fmt != "PNG" else {}))
     write_bytes_atomic(path, buffer.getvalue())

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.blending import label as blend_label
 from desktop.core.document import Change, Document, EditError, Layer
 from desktop.core.edits import (
     AddLayer,
@@ -222,7 +223,9 @@ class LayersPanel(QWidget):
                 item.setFlags(Qt.ItemFlag.ItemIsSelectable | Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsEditable
                               | Qt.ItemFlag.ItemIsUserCheckable | Qt.ItemFlag.ItemIsDragEnabled)
                 item.setCheckState(Qt.CheckState.Checked if layer.visible else Qt.CheckState.Unchecked)
-                tip = f"{layer.width} × {layer.height} at ({layer.x}, {layer.y})"
+                tip = f"{layer.width} × {layer.height} at ({layer.x}, {layer.y}), blend mode {blend_label(layer.blend)}"
+                if layer.groups:
+                    tip += "\nin group " + " › ".join(group.name for group in layer.groups)
                 item.setToolTip(f"{layer.name}\n{tip}" + (f"\n\n{layer.parameters}" if layer.parameters else ""))
                 self.list.addItem(item)
                 if layer.id == active:
@@ -255,3 +258,4 @@ class LayersPanel(QWidget):
                 item.setIcon(self._icon(self.document.layer(layer_id)))
         self.list.blockSignals(False)
         self._stale.clear()
+
