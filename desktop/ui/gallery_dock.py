@@ -108,7 +108,7 @@ class GalleryDock(QDockWidget):
         self.view.setModel(self.model)
         self.view.setViewMode(QListView.ViewMode.IconMode)
         self.view.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
-        self.view.setGridSize(QSize(THUMBNAIL + 12, THUMBNAIL + 24))  # three across a 330 px dock
+        self.view.setGridSize(QSize(THUMBNAIL + 12, THUMBNAIL + 20))  # three across, two down in a 330 px dock
         self.view.setUniformItemSizes(True)  # lets the view place 10,000 items without measuring each
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(200)
@@ -180,7 +180,7 @@ class GalleryDock(QDockWidget):
     # -- public API for the window -------------------------------------------------------------
     def refresh(self) -> None:
         """Pick up files added or removed outside the app (scans on a background thread)."""
-        self.status.setText("Looking for new images…")
+        self.count_label.setToolTip("Looking for new images…")  # on the count, not a line above the buttons
         self.model.refresh()
 
     def add_image(self, path: str | Path) -> None:
@@ -240,7 +240,8 @@ class GalleryDock(QDockWidget):
             return
         self._refill_models()
         changes = [f"{n} {what}" for n, what in ((result.added, "new"), (result.updated, "changed"), (result.removed, "gone")) if n]
-        self.status.setText(("Gallery updated: " + ", ".join(changes)) if changes else "")
+        # said on the count (its tooltip): a status line would push the second row of thumbnails out of view
+        self.count_label.setToolTip(("Gallery updated: " + ", ".join(changes)) if changes else "Up to date")
 
     # -- selection and details -----------------------------------------------------------------
     def _on_current_changed(self, current, _previous) -> None:

@@ -158,7 +158,7 @@ def test_refresh_picks_up_files_added_outside_the_app(dock, qtbot, outputs):
     with qtbot.waitSignal(dock.model.synced, timeout=10_000):
         dock.refresh()
     assert dock.model.rowCount() == 5 and dock.model.entry(0).prompt == "a new owl"
-    assert dock.model_filter.findData("owl-model") > 0 and "1 new" in dock.status.text()
+    assert dock.model_filter.findData("owl-model") > 0 and "1 new" in dock.count_label.toolTip()
 
 
 def test_only_rows_on_screen_are_read(qtbot, tmp_path):
