@@ -94,6 +94,7 @@ def child(model: str, tokens: int, repeats: int) -> dict:
         return plain_thread.submit(fn).result()
 
     in_thread(lambda: plain_generate(tokens))  # warm
+    first_visible = in_thread(lambda: tokens_to_first_text(lm, tokenizer, engine, tokens))
     ttft_app, ttft_plain, tps_app, tps_plain, counts = [], [], [], [], []
     for round_index in range(repeats):
         for which in (("app", "plain") if round_index % 2 == 0 else ("plain", "app")):
@@ -101,7 +102,9 @@ def child(model: str, tokens: int, repeats: int) -> dict:
                 first, total, count = app_reply()
                 ttft_app.append(first)
             else:
-                ttft_plain.append(in_thread(lambda: plain_generate(1))[0])
+                # plain to the same first visible text the app shows: a token that decodes to half of a
+                # UTF-8 character (U+FFFD) is held back by any streamer until the next one completes it
+                ttft_plain.append(in_thread(lambda: plain_generate(first_visible))[0])
                 total, count = in_thread(lambda: plain_generate(tokens))
             (tps_app if which == "app" else tps_plain).append(count / total)
             counts.append(count)
@@ -110,13 +113,30 @@ def child(model: str, tokens: int, repeats: int) -> dict:
     store.close()
     del app
     return {"ttft_app_s": ttft_app, "ttft_plain_s": ttft_plain, "tps_app": tps_app, "tps_plain": tps_plain,
-            "tokens": counts}
+            "tokens": counts, "first_visible_tokens": first_visible}
+
+
+def tokens_to_first_text(lm, tokenizer, engine, limit: int) -> int:
+    """How many greedy tokens it takes until the reply decodes to printable text (not ending in U+FFFD)."""
+    import torch
+
+    inputs = tokenizer.apply_chat_template(MESSAGES, add_generation_prompt=True, return_tensors="pt", return_dict=True)
+    with torch.inference_mode():
+        out = lm.generate(**inputs, max_new_tokens=limit, do_sample=False, temperature=None, top_p=None, top_k=None,
+                          eos_token_id=engine.eos_token_ids, pad_token_id=tokenizer.pad_token_id)
+    reply = out[0, inputs["input_ids"].shape[1]:].tolist()
+    for count in range(1, len(reply) + 1):
+        text = tokenizer.decode(reply[:count], skip_special_tokens=False)
+        if text and not text.endswith("\ufffd"):
+            return count
+    return max(1, len(reply))
 
 
 def figures(r: dict, where: str, suffix: str = "") -> dict:
     ttft_how = ("median time from ChatJob submitted on the GUI thread to the first Token message in a GUI-thread "
                 "slot (model lane, ChatStore, token batching) minus median time of a plain apply_chat_template + "
-                f"generate(max_new_tokens=1) on a long-lived thread; {where}")
+                f"generate(max_new_tokens=k) on a long-lived thread, k = tokens to the first printable text "
+                f"(k={r.get('first_visible_tokens', 1)}: the app's first Token carries that same text); {where}")
     tps_how = ("tokens/s of the app's reply (ChatJob submitted -> ChatEnded in the GUI-thread slot, the reply saved "
                f"in the chat store as it streams) / tokens/s of a plain generate() on a long-lived thread; {where}")
     ttft = (median(r["ttft_app_s"]) - median(r["ttft_plain_s"])) * 1000

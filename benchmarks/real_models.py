@@ -66,3 +66,36 @@ def build_chat_small(folder: str | Path, seed: int = 0) -> Path:
     model.save_pretrained(folder, safe_serialization=True)
     tok.save_pretrained(folder)
     return folder
+
+
+# the layers latent-consistency/lcm-lora-sdv1-5 adapts (its file's keys), at its rank: ~67 M parameters
+LCM_LORA_TARGETS = ["to_q", "to_k", "to_v", "to_out.0", "proj_in", "proj_out", "ff.net.0.proj", "ff.net.2", "conv1",
+                    "conv2", "conv_shortcut", "time_emb_proj", "downsamplers.0.conv", "upsamplers.0.conv"]
+
+
+def build_lcm_lora(model: str | Path, path: str | Path, rank: int = 64, seed: int = 0) -> Path:
+    """A random-weight LoRA with LCM-LoRA's layers and rank for the UNet in `model` (diffusers format)."""
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from peft import LoraConfig, get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(Path(model) / "unet", local_files_only=True)
+    torch.manual_seed(seed)
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, target_modules=LCM_LORA_TARGETS, init_lora_weights=False),
+                     adapter_name="lcm")
+    state = {k: (v.detach() * 0.01).contiguous() for k, v in get_peft_model_state_dict(unet, adapter_name="lcm").items()}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    StableDiffusionPipeline.save_lora_weights(path.parent, unet_lora_layers=state, safe_serialization=True,
+                                              weight_name=path.name)
+    return path
+
+
+def build_taesd_size(folder: str | Path, seed: int = 0) -> Path:
+    """TAESD at its published size (AutoencoderTiny's defaults are TAESD's), random weights."""
+    import torch
+    from diffusers import AutoencoderTiny
+
+    torch.manual_seed(seed)
+    AutoencoderTiny().eval().save_pretrained(folder, safe_serialization=True)
+    return Path(folder)

@@ -53,6 +53,7 @@ class Atelier:
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
         self.worker.message.connect(self.status_bridge.on_message)
+        self.worker.message.connect(self.window.prompt_panel.fast_mode.on_message)  # what Fast mode chose
         self.controller.finished.connect(self.status_bridge.on_generation_done)
         from desktop.ui.gallery_controller import GalleryController
 
@@ -86,6 +87,9 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
+
+        self.image_engine = install_image_engine(self)
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
         self.theme_actions = install_theme_menu(self.window, self.theme, self._save_theme)
@@ -135,6 +139,9 @@ class Atelier:
             except LookupError as error:
                 self.window.show_error(str(error))
         image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
+        if getattr(self, "image_engine", None) is not None and self.image_engine.server_client is not None:
+            image_entries = self.image_engine.server_models  # the panel lists the server's checkpoints
+            select = self.settings.comfyui_checkpoint
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
         self.chat.set_models(entries, str(self.models_dir()))
@@ -152,12 +159,15 @@ class Atelier:
         entry = self.window.prompt_panel.selected_model()
         if entry is not None and self.worker_started:
             self.preload(entry)
+        if entry is not None and self.image_engine.server_client is not None:
+            self.settings.comfyui_checkpoint = entry.path
 
     worker_started = False
 
     def start_worker(self) -> None:
         self.worker.start()
         self.worker_started = True
+        self.image_engine.start()  # reconnects only to a server the user chose
         entry = self.window.prompt_panel.selected_model()
         if entry is not None:
             self.preload(entry)
@@ -165,6 +175,8 @@ class Atelier:
     def preload(self, entry) -> None:
         from desktop.core.messages import LoadModelJob
 
+        if self.image_engine.server_client is not None:
+            return  # the server loads its own models
         panel = self.window.prompt_panel  # the memory plan is made for the size the panel will ask for
         self.worker.submit(LoadModelJob(entry.path, entry.family, width=panel.width_box.value(),
                                         height=panel.height_box.value()))
@@ -179,6 +191,7 @@ class Atelier:
         panel.scheduler.setCurrentText(s.scheduler)
         panel.negative.setPlainText(s.negative_prompt)
         panel.lock.setChecked(s.seed_locked)
+        panel.fast_mode.check.setChecked(s.fast_mode)
         if s.seed_locked:
             panel.seed.setText(str(s.seed))
         else:
@@ -191,6 +204,7 @@ class Atelier:
         s.scheduler = panel.scheduler.currentText()
         s.negative_prompt = panel.negative.toPlainText()
         s.seed_locked = panel.lock.isChecked()
+        s.fast_mode = panel.fast_mode.on
         try:
             s.seed = int(panel.seed.text())
         except ValueError:
@@ -204,6 +218,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()
             self.chat_store.close()  # after the lane stopped: a reply cut short is saved as stopped first

@@ -70,3 +70,29 @@ def app_paths(atelier_home):
     from desktop.core.paths import AppPaths
 
     return AppPaths.default().ensure()
+
+
+# ------------------------------------------------------------------ a real ComfyUI server (tests/comfyui_peer.py)
+def pytest_collection_modifyitems(config, items):
+    """Tests that kill the shared ComfyUI server run after every other test that uses it."""
+    killers = [item for item in items if item.get_closest_marker("kills_comfyui")]
+    for item in killers:
+        items.remove(item)
+    items.extend(killers)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "kills_comfyui: kills the session's ComfyUI server (runs last)")
+
+
+@pytest.fixture(scope="session")
+def comfyui_server(tmp_path_factory):
+    """One real ComfyUI (shared/peers/comfyui) for the session, with a random-weight SD 1.5 checkpoint."""
+    from comfyui_peer import ComfyUIPeer, cached_checkpoint, peer_folder
+
+    if peer_folder() is None:
+        pytest.skip("needs a real ComfyUI server: shared/peers/comfyui is not beside the repository "
+                    "(CI has it at ../shared; or set ATELIER_COMFYUI_PEER)")
+    peer = ComfyUIPeer.start(tmp_path_factory.mktemp("comfyui-base"), cached_checkpoint())
+    yield peer
+    peer.stop()

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from desktop.core.params import SCHEDULERS
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -32,7 +34,7 @@ def test_selftest_passes_end_to_end_through_the_window_and_the_lane(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     assert lines[-1].startswith("SELFTEST OK")
-    for step in ("diffusers pipelines and models", "transformers chat architectures", "samplers: 6 samplers",
+    for step in ("diffusers pipelines and models", "transformers chat architectures", f"samplers: {len(SCHEDULERS)} samplers",
                  "image codecs: PNG, JPEG, WebP", "sqlite3: SQLite", "single-file checkpoint", "TAESD",
                  "first-run welcome: shown with no models", "generate through the window: 64x64 on the canvas",
                  "img2img", "inpaint", "SDXL", "chat reply"):

@@ -28,6 +28,11 @@ def add_arguments(parser) -> None:
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
     parser.add_argument("--out", required=True, help="where to write the PNG")
+    parser.add_argument("--fast", action="store_true",
+                        help="Fast mode: the few-step recipe for this model, its LoRAs and TAESD (says what it chose)")
+    from desktop.commands import generate_comfyui
+
+    generate_comfyui.add_arguments(parser)
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -68,11 +73,16 @@ def run(args) -> int:
             scheduler=args.scheduler,
             seed=random_seed() if args.seed is None else parse_number("seed", args.seed),
             loras=tuple(parse_lora(text) for text in args.lora), vae=args.vae,
+            fast_mode=bool(getattr(args, "fast", False)),
         )
     except ParamError as error:
         return _fail(str(error))
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
+    if args.comfyui is not None:
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
     entries = discover_models(folders, hf_cache_dir())
@@ -102,11 +112,17 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
     from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
 
+    engine = ImageEngine()
+    if params.fast_mode:
+        from desktop.core.fast_mode import choose
+
+        choice = choose(params, entry.path, entry.family, entries, engine.device)
+        print(choice.sentence, file=sys.stderr)
+        params = choice.params
     try:
         addons = resolve_addons(params, entries)  # a LoRA or VAE name that is not there: before the slow load
     except ValueError as error:
         return _fail(str(error))
-    engine = ImageEngine()
     print(f"Loading {entry.name} ({entry.family})…", file=sys.stderr)
     try:
         loaded = engine.load(entry.path, entry.family, params.width, params.height)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 CATALOG_FILE = Path(__file__).resolve().parents[2] / "resources" / "catalog.json"
-# the files of a diffusers pipeline in full precision: no fp16 variants, no .bin/.ckpt duplicates, no
+# the files of a diffusers pipeline (an entry with variant "fp16" takes each weight file as its fp16 variant), no .bin/.ckpt duplicates, no
 # single-file copy at the top of the repo, no safety checker (Atelier does not run one)
 DIFFUSERS_PATTERNS = [
     "model_index.json", "scheduler/*", "tokenizer/*", "tokenizer_2/*",
@@ -41,6 +41,7 @@ class CatalogEntry:
     default_size: int = 512
     steps: int = 0
     guidance: float | None = None
+    variant: str = ""  # "fp16": weights fetched as the fp16 variant files (size_bytes counts those)
 
 
 def _entry(data: dict) -> CatalogEntry:
@@ -55,6 +56,7 @@ def _entry(data: dict) -> CatalogEntry:
             vram_gb=float(memory["vram"]), description=str(data.get("description", "")),
             default_size=int(data.get("default_size", 512)), steps=int(data.get("steps", 0)),
             guidance=None if data.get("guidance") is None else float(data["guidance"]),
+            variant=str(data.get("variant", "")),
         )
     except (KeyError, TypeError, ValueError) as error:
         raise CatalogError(f"catalog entry {name!r} is malformed ({type(error).__name__}: {error})") from error

@@ -107,9 +107,27 @@ def _explain(error: Exception, repo_id: str) -> DownloadError:
                          "connection and try again: what was fetched is kept")
 
 
+def variant_name(name: str, variant: str) -> str:
+    """diffusers' name for a weight file's variant: unet/diffusion_pytorch_model.safetensors ->
+    unet/diffusion_pytorch_model.fp16.safetensors (and x.safetensors.index.json -> x.safetensors.index.fp16.json)."""
+    if name.endswith(".index.json"):
+        return name[: -len(".json")] + f".{variant}.json"
+    stem, dot, suffix = name.rpartition(".")
+    return f"{stem}.{variant}.{suffix}" if dot and suffix in ("safetensors", "bin") else name
+
+
+def prefer_variant(chosen: list[str], everything: set[str], variant: str | None) -> list[str]:
+    """Each chosen weight file swapped for its variant where the repository has one (fp16: half the bytes)."""
+    if not variant:
+        return chosen
+    return [variant_name(name, variant) if variant_name(name, variant) in everything else name for name in chosen]
+
+
 def list_files(repo_id: str, revision: str = "main", patterns: list[str] | None = None,
-               endpoint: str | None = None, token: str | bool | None = None) -> tuple[str, list[RemoteFile]]:
-    """(commit, files) of a repository, filtered by glob patterns (None: every file)."""
+               endpoint: str | None = None, token: str | bool | None = None,
+               variant: str | None = None) -> tuple[str, list[RemoteFile]]:
+    """(commit, files) of a repository, filtered by glob patterns (None: every file); with `variant`
+    ("fp16"), a weight file is fetched as that variant wherever the repository has it."""
     if not _REPO_ID.match(repo_id or ""):
         raise DownloadError(f"{repo_id!r} is not a Hugging Face repo id; write it as owner/name, e.g. "
                             "stabilityai/sd-turbo")
@@ -121,11 +139,13 @@ def list_files(repo_id: str, revision: str = "main", patterns: list[str] | None 
     except Exception as error:  # network and hub errors of many kinds: each gets its own message
         raise _explain(error, repo_id) from error
     files = []
-    for sibling in info.siblings or []:
-        if patterns is None or any(fnmatch.fnmatch(sibling.rfilename, p) for p in patterns):
-            lfs = sibling.lfs
-            files.append(RemoteFile(sibling.rfilename, int(lfs.size if lfs else sibling.size or 0),
-                                    lfs.sha256 if lfs else None, sibling.blob_id))
+    siblings = {sibling.rfilename: sibling for sibling in info.siblings or []}
+    chosen = [name for name in siblings if patterns is None or any(fnmatch.fnmatch(name, p) for p in patterns)]
+    for name in prefer_variant(chosen, set(siblings), variant):
+        sibling = siblings[name]
+        lfs = sibling.lfs
+        files.append(RemoteFile(sibling.rfilename, int(lfs.size if lfs else sibling.size or 0),
+                                lfs.sha256 if lfs else None, sibling.blob_id))
     if not files:
         raise DownloadError(f"{repo_id} has no files matching {patterns}")
     return info.sha, files
@@ -156,12 +176,12 @@ class _Meter:
 def download(repo_id: str, cache_dir: str | Path, revision: str = "main", patterns: list[str] | None = None,
              endpoint: str | None = None, token: str | bool | None = None,
              on_progress: Callable[[DownloadProgress], None] | None = None,
-             cancel: threading.Event | None = None) -> DownloadResult:
+             cancel: threading.Event | None = None, variant: str | None = None) -> DownloadResult:
     """Fetch the files of a repository into the hub cache; raises DownloadCancelled or DownloadError."""
     cancel = cancel or threading.Event()
     # HF_ENDPOINT (a mirror) is honoured when set after huggingface_hub was imported, too
     endpoint = (endpoint or os.environ.get("HF_ENDPOINT") or "").rstrip("/") or None
-    commit, files = list_files(repo_id, revision, patterns, endpoint, token)
+    commit, files = list_files(repo_id, revision, patterns, endpoint, token, variant)
     cache_dir = Path(cache_dir)
     meter = _Meter(repo_id, sum(f.size for f in files), len(files), on_progress)
     _check_space(cache_dir, repo_id, files)

@@ -95,6 +95,15 @@ def diffusers_family(folder: Path) -> str:
     return UNKNOWN
 
 
+def weights_variant(folder: Path) -> str | None:
+    """"fp16" when a diffusers folder holds only the fp16 variant files (`*.fp16.safetensors`, as Atelier's
+    downloads fetch them: half the bytes), None when it holds the plain ones; from_pretrained needs to know."""
+    unet = Path(folder) / "unet"
+    names = [p.name for p in unet.iterdir()] if unet.is_dir() else []
+    plain = any(n.endswith((".safetensors", ".bin")) and ".fp16" not in n for n in names)
+    return "fp16" if not plain and any(".fp16" in n and n.endswith(".safetensors") for n in names) else None
+
+
 def check_diffusers_folder(folder: Path) -> str:
     """Empty string when the folder is a complete pipeline, otherwise what is missing."""
     index = _read_json(folder / "model_index.json")
@@ -209,7 +218,29 @@ def _scan_hf_cache(cache: Path) -> list[ModelEntry]:
             if entry is not None:
                 entries.append(entry)
                 break
+            loras = _cached_loras(rev, name)
+            if loras:
+                entries += loras
+                break
     return entries
+
+
+def _cached_loras(snapshot: Path, repo: str) -> list[ModelEntry]:
+    """LoRA files a catalog download put in the cache (lcm-lora-sdv1-5, Hyper-SD files): listed by name.
+
+    A file called `pytorch_lora_weights` takes its repository's name (latent-consistency/lcm-lora-sdv1-5
+    -> lcm-lora-sdv1-5), so Fast mode and `<lora:...>` tags can find it."""
+    from dataclasses import replace
+
+    from desktop.core.checkpoint_files import file_entry
+
+    found = []
+    for child in sorted(snapshot.glob("*.safetensors")):
+        entry = file_entry(child, "Hugging Face cache", LORA)
+        if entry.kind == LORA:
+            name = repo.rsplit("/", 1)[-1] if child.stem == "pytorch_lora_weights" else child.stem
+            found.append(replace(entry, name=name))
+    return found
 
 
 def pick_taesd(entries, family: str) -> "ModelEntry | None":

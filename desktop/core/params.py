@@ -16,7 +16,7 @@ MAX_SEED = 2**32 - 1
 # applied when nothing better is known (2048 x 2048, four times SDXL's native size).
 DEFAULT_MAX_PIXELS = 2048 * 2048
 
-SCHEDULERS = ("Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "LCM")
+SCHEDULERS = ("Euler", "Euler a", "DPM++ 2M", "DPM++ 2M Karras", "DDIM", "LCM", "TCD")
 MODES = ("txt2img", "img2img", "inpaint", "outpaint")
 
 
@@ -76,6 +76,11 @@ class GenerationParams:
     vae: str = ""
     original_prompt: str = ""  # set when the prompt was rewritten by the assistant
     extra: tuple[tuple[str, str], ...] = field(default=())
+    # Fast mode (desktop/core/fast_mode.py): the switch, the recipe that ran, and the DeepCache interval
+    # (the full UNet every N steps; 1 = every step)
+    fast_mode: bool = False
+    fast_recipe: str = ""
+    cache_interval: int = 1
 
     def __post_init__(self) -> None:
         check_size(self.width, self.height)
@@ -94,6 +99,9 @@ class GenerationParams:
             raise ParamError(f"strength must be above 0 and at most 1, got {self.strength!r}")
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 16:
             raise ParamError(f"batch size must be from 1 to 16, got {self.batch_size!r}")
+        if not isinstance(self.cache_interval, int) or isinstance(self.cache_interval, bool) or \
+                not 1 <= self.cache_interval <= 10:
+            raise ParamError(f"cache interval must be a whole number from 1 to 10, got {self.cache_interval!r}")
 
     def replace(self, **changes) -> "GenerationParams":
         return dataclasses.replace(self, **changes)

@@ -37,6 +37,10 @@ class Settings:
     auto_approve_tools: bool = False
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
+    fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
+    image_engine: str = "local"  # "local" (this computer) or "comfyui" (a ComfyUI server)
+    comfyui_url: str = ""  # its address; the token is kept by the key store, never here
+    comfyui_checkpoint: str = ""  # the checkpoint last chosen on it
     theme: str = "system"  # View > Theme: "system" (dark unless the desktop is light), "dark" or "light"
 
     @classmethod

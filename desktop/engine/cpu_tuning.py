@@ -86,14 +86,44 @@ def _release_file_pages(start: int, size: int, mapped: list[tuple[int, int]]) ->
 
 
 def tune_pipeline(pipe, device: str, channels_last: bool = True):
-    """Apply the CPU choices to a loaded pipeline's convolutional models; other devices are left alone."""
+    """Apply the CPU choices to a loaded pipeline's convolutional models; other devices are left alone.
+
+    The layout change is deferred to each model's first convolution (convert_on_first_use): converting
+    at load read and copied every conv weight (1.5 s at SD 1.5 size), so a load took 4.7-7x a plain
+    from_pretrained, which maps the file and reads nothing yet (benchmarks/RESULTS.md, load_ratio).
+    """
     if device != "cpu":
         return pipe
     for name in _CONV_MODULES:
         module = getattr(pipe, name, None)
         if isinstance(module, torch.nn.Module):
-            apply_memory_format(module, channels_last)
+            if channels_last:
+                convert_on_first_use(module)
+            else:
+                apply_memory_format(module, False)
     return pipe
+
+
+def convert_on_first_use(module: torch.nn.Module) -> list:
+    """Make `module` channels_last the first time any of its convolutions runs (once), not now.
+
+    The first generation pays the copy (the reads it needs anyway); later ones run at the channels_last
+    speed. Returns the hook handles (all removed once the conversion ran).
+    """
+    handles: list = []
+
+    def convert(_conv, _inputs):
+        for handle in handles:
+            handle.remove()
+        handles.clear()
+        # outside inference mode: tensors made inside it could not be changed in place later (LoRA fusing)
+        with torch.inference_mode(False):
+            apply_memory_format(module, True)
+
+    for layer in module.modules():
+        if isinstance(layer, torch.nn.Conv2d):
+            handles.append(layer.register_forward_pre_hook(convert))
+    return handles
 
 
 def thread_count() -> int:

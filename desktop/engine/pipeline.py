@@ -21,14 +21,14 @@ import torch
 from desktop.core.checkpoint_files import CheckpointError, inspect_file
 from desktop.core.memory import MemoryPlan
 from desktop.core.messages import JobCancelled, RgbImage
-from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family
+from desktop.core.models import SDXL, ModelEntry, check_diffusers_folder, diffusers_family, weights_variant
 from desktop.core.params import GenerationParams
 from desktop.engine.addons import Addons, addons_applied, resolve_addons
 from desktop.engine.cpu_tuning import apply_memory_format, tune_pipeline
 from desktop.engine.device import describe, pick_device
+from desktop.engine.fast_recipe import FusedLora, call_options, recipe_applied, scheduler_for
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
-from desktop.engine.schedulers import make_scheduler
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +80,9 @@ def load_pipeline(folder: str | Path, device: str, dtype: torch.dtype):
     if problem:
         raise ModelLoadError(problem)
     extra = {} if diffusers_family(folder) == SDXL else {"safety_checker": None, "requires_safety_checker": False}
+    variant = weights_variant(folder)
+    if variant:  # fp16 files (half the download): loaded at `dtype`, i.e. upcast to fp32 on a CPU
+        extra["variant"] = variant
     try:
         pipe = DiffusionPipeline.from_pretrained(folder, local_files_only=True, dtype=dtype, **extra)
     except Exception as error:  # noqa: BLE001 - a damaged folder raises anything (SafetensorError, RecursionError)
@@ -136,6 +139,7 @@ class ImageEngine:
         self._pipes: dict[str, object] = {}
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
+        self.fused_lora = FusedLora()  # Fast mode: the recipe's LoRA merged into the weights while it is asked for
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -177,6 +181,7 @@ class ImageEngine:
     def unload(self) -> None:
         if not self._pipes:
             return
+        self.fused_lora.key = None  # a fused LoRA goes with the weights it was merged into
         self._pipes.clear()
         self._vae = None
         self.loaded = None
@@ -187,6 +192,18 @@ class ImageEngine:
         gc.freeze()
         if self.device == "cuda":
             torch.cuda.empty_cache()
+
+    def reload(self) -> None:
+        """Load the model again from its files: the weights exactly as they are on disk."""
+        if self.loaded is not None:
+            path, family = self.loaded.path, self.loaded.family
+            self.unload()
+            self.load(path, family)
+
+    @property
+    def base_pipe(self):
+        """The text-to-image pipeline; the img2img and inpaint ones share its modules."""
+        return self._pipes["txt2img"]
 
     def set_fast_decode(self, folder: str | Path | None) -> None:
         """Decode final images with the TAESD in `folder` (None: the model's own VAE)."""
@@ -243,9 +260,10 @@ class ImageEngine:
             raise ModelLoadError("no model is loaded: choose a model first")
         if not isinstance(addons, Addons):
             addons = resolve_addons(params, addons)
+        addons = self.fused_lora.prepare(self, params, addons)  # Fast mode: its LoRA fused, kept for the next one
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
         pipe = self._pipe_for(mode)
-        pipe.scheduler = make_scheduler(params.scheduler, self._base_scheduler_config)
+        pipe.scheduler = scheduler_for(params, self._base_scheduler_config)  # a Fast mode recipe's spacing too
         family = self.loaded.family
         cancel = cancel or threading.Event()
 
@@ -272,6 +290,7 @@ class ImageEngine:
             callback_on_step_end=on_step_end,
             callback_on_step_end_tensor_inputs=["latents"],
             output_type="pil",
+            **call_options(params),
         )
         if mode == "txt2img":
             call.update(width=params.width, height=params.height)
@@ -286,7 +305,7 @@ class ImageEngine:
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
         # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
-        with addons_applied(pipe, addons, self._load_vae), torch.inference_mode():
+        with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), torch.inference_mode():
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
             if fast or half_vae:

@@ -8,6 +8,7 @@ from diffusers import (
     EulerAncestralDiscreteScheduler,
     EulerDiscreteScheduler,
     LCMScheduler,
+    TCDScheduler,
 )
 
 # name -> (class, config overrides)
@@ -18,6 +19,7 @@ _SCHEDULERS = {
     "DPM++ 2M Karras": (DPMSolverMultistepScheduler, {"algorithm_type": "dpmsolver++", "use_karras_sigmas": True}),
     "DDIM": (DDIMScheduler, {}),
     "LCM": (LCMScheduler, {}),
+    "TCD": (TCDScheduler, {}),  # Hyper-SD's 1-step LoRA (Fast mode)
 }
 
 

@@ -52,9 +52,20 @@ class GenerationController(QObject):
         # the worker emits from its thread; a method of this GUI-thread object runs on the GUI thread
         worker.message.connect(self._on_message)
         worker.queue_changed.connect(self._on_queue_changed)
+        self._lanes = [worker]
         panel.generate_requested.connect(self.generate)
         panel.cancel_requested.connect(self.cancel)
         panel.clear_queue_requested.connect(self.clear_queue)
+
+    def use_lane(self, worker) -> None:
+        """Send the next jobs to this lane (this computer's, or a ComfyUI client's); every lane used stays heard."""
+        if worker is self.worker:
+            return
+        if worker not in self._lanes:
+            self._lanes.append(worker)
+            worker.message.connect(self._on_message)
+            worker.queue_changed.connect(self._on_queue_changed)
+        self.worker = worker
 
     @property
     def idle(self) -> bool:

@@ -35,6 +35,7 @@ from desktop.core.params import (
     parse_number,
     random_seed,
 )
+from desktop.ui.fast_mode_switch import FastModeSwitch
 from desktop.ui.lora_picker import LoraPicker
 
 
@@ -112,7 +113,9 @@ class PromptPanel(QWidget):
         self.notice = QLabel(wordWrap=True)
         self.notice.setObjectName("notice")
         self.notice.setStyleSheet("color: #e0a040;")
+        self.fast_mode = FastModeSwitch(self)  # Fast mode: the switch and what it chose (fast_mode_switch.py)
         self._build_layout()
+        self.model.currentIndexChanged.connect(lambda _index: self.fast_mode.refresh())
         self.dice.clicked.connect(self._on_dice)
         self.generate_button.clicked.connect(self.request_generate)
         self.cancel_button.clicked.connect(self.cancel_requested)
@@ -131,6 +134,7 @@ class PromptPanel(QWidget):
         form = QFormLayout()
         form.addRow("Model", self.model)
         form.addRow(self.model_hint)
+        form.addRow(self.fast_mode)
         form.addRow("LoRAs", self.loras)
         form.addRow("VAE", self.vae)
         size = QHBoxLayout()
@@ -218,6 +222,7 @@ class PromptPanel(QWidget):
             if addon.kind != LORA and addon.usable:
                 self.vae.addItem(f"{addon.name}  ·  {addon.kind}", addon.name)
         self.select_vae(chosen)
+        self.fast_mode.refresh()  # the recipe depends on the LoRAs and TAESD there are
 
     def addon_entries(self) -> tuple[ModelEntry, ...]:
         """What a generation job carries so that the lane can find LoRAs and VAEs by name."""
@@ -306,6 +311,7 @@ class PromptPanel(QWidget):
             loras=self.loras.choices(),
             vae=self.vae.currentData() or "",
             original_prompt=self.original_prompt,
+            fast_mode=self.fast_mode.on,
         )
 
     def request_generate(self) -> None:

@@ -159,6 +159,9 @@ def with_residency(handler: Handler, available: MemoryProbe) -> Handler:
 # ------------------------------------------------------------------ chat
 def chat_engine(context: JobContext, model_path: str, available: MemoryProbe):
     """The lane's ChatEngine for this folder: kept between jobs, loaded (room made first) when it changes."""
+    from desktop.worker.engine_import import CHAT_MODULES, import_engine_modules
+
+    import_engine_modules(CHAT_MODULES)  # torch and transformers without stalling the window
     from desktop.engine.chat import ChatEngine
 
     folder = str(Path(model_path).resolve())

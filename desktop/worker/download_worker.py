@@ -28,6 +28,7 @@ class DownloadJob:
     title: str = ""
     endpoint: str | None = None
     job_id: int = field(default_factory=next_job_id)
+    variant: str | None = None  # "fp16": weight files as their fp16 variant where the repository has one
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ def run_download(context: JobContext) -> None:
     job: DownloadJob = context.job
     try:
         result = download(job.repo_id, job.cache_dir, job.revision, list(job.patterns) if job.patterns else None,
-                          endpoint=job.endpoint, cancel=context.cancel,
+                          endpoint=job.endpoint, cancel=context.cancel, variant=job.variant,
                           on_progress=lambda progress: context.emit(DownloadUpdate(job.job_id, progress)))
     except DownloadCancelled as error:
         raise JobCancelled(str(error)) from error
@@ -107,4 +108,5 @@ def make_download_worker(parent: QObject | None = None) -> Worker:
 
 def download_job_for(entry, cache_dir: str | Path, endpoint: str | None = None) -> DownloadJob:
     """A DownloadJob for a catalog entry."""
-    return DownloadJob(entry.repo_id, str(cache_dir), entry.revision, tuple(entry.patterns), entry.title, endpoint)
+    return DownloadJob(entry.repo_id, str(cache_dir), entry.revision, tuple(entry.patterns), entry.title, endpoint,
+                       variant=entry.variant or None)

@@ -16,6 +16,9 @@ def image_engine(context: JobContext):
     """The lane's one ImageEngine, created (and torch imported) on first use, on the lane thread."""
     engine = context.resources.get(ENGINE_KEY)
     if engine is None:
+        from desktop.worker.engine_import import import_engine_modules
+
+        import_engine_modules()  # torch and diffusers without stalling the window (engine_import.py)
         from desktop.engine.pipeline import ImageEngine
 
         engine = context.resources[ENGINE_KEY] = ImageEngine(channels_last=context.resources.get("channels_last", True))
@@ -48,7 +51,8 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         engine = _load(context, job.model_path, job.family, job.params.width, job.params.height)
         from desktop.engine.addons import resolve_addons
 
-        addons = resolve_addons(job.params, job.addons)  # a LoRA or VAE that is not there fails here, by name
+        params = _fast_params(context, engine, job) if job.params.fast_mode else job.params
+        addons = resolve_addons(params, job.addons)  # a LoRA or VAE that is not there fails here, by name
         _choose_decoder(context, engine, job)
         start = time.perf_counter()
 
@@ -58,14 +62,14 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         def on_preview(step: int, image: RgbImage) -> None:
             context.emit(Preview(job.job_id, step, image))
 
-        context.emit(Progress(job.job_id, 0, job.params.steps, 0.0))
+        context.emit(Progress(job.job_id, 0, params.steps, 0.0))
         init = job.init_image.to_pil() if job.init_image is not None else None
         mask = None
         if job.mask is not None and init is not None:
             from PIL import Image
 
             mask = Image.frombytes("L", (init.width, init.height), job.mask)
-        images = engine.generate(job.params, on_progress=on_progress, on_preview=on_preview,
+        images = engine.generate(params, on_progress=on_progress, on_preview=on_preview,
                                  cancel=context.cancel, init_image=init, mask=mask, addons=addons,
                                  on_status=lambda text: context.emit(Status(text)))
         seconds = time.perf_counter() - start
@@ -78,6 +82,16 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
+
+
+def _fast_params(context: JobContext, engine, job: GenerateJob):
+    """Fast mode: the recipe for this model, the user's LoRAs and TAESDs and the engine's device; said in the status."""
+    from desktop.core.fast_mode import FastModeChosen, choose
+
+    choice = choose(job.params, job.model_path, engine.loaded.family, job.addons, engine.device)
+    context.emit(FastModeChosen(job.job_id, choice.sentence))  # the panel's Fast mode line
+    context.emit(Status(choice.sentence))  # and the status bar
+    return choice.params
 
 
 def _choose_decoder(context: JobContext, engine, job: GenerateJob) -> None:

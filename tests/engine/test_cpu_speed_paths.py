@@ -21,10 +21,15 @@ def test_channels_last_changes_speed_not_pixels(tiny_sd15):
     plain, fast = ImageEngine(device="cpu", channels_last=False), ImageEngine(device="cpu", channels_last=True)
     plain.load(tiny_sd15)
     fast.load(tiny_sd15)
-    unet = fast._pipes["txt2img"].unet
-    assert unet.conv_in.weight.is_contiguous(memory_format=__import__("torch").channels_last)
+    pipe = fast._pipes["txt2img"]
+    channels_last = __import__("torch").channels_last
+    # converted on first use, not at load: a load costs what a plain from_pretrained costs
+    assert not pipe.unet.conv_in.weight.is_contiguous(memory_format=channels_last)
     difference = np.abs(_pixels(plain.generate(PARAMS)) - _pixels(fast.generate(PARAMS)))
     assert difference.max() <= 2  # float rounding differs between layouts, the picture does not
+    for model, conv in ((pipe.unet, pipe.unet.conv_in), (pipe.vae, pipe.vae.decoder.conv_in)):
+        assert conv.weight.is_contiguous(memory_format=channels_last)  # converted by the first generation
+        assert not any(layer._forward_pre_hooks for layer in model.modules())
 
 
 def test_fast_decode_uses_taesd_and_can_be_turned_off(tiny_sd15, tiny_taesd, tmp_path):

@@ -95,6 +95,7 @@ SAMPLER_CLASSES = {
     "DPM++ 2M Karras": ("DPMSolverMultistepScheduler", True),
     "DDIM": ("DDIMScheduler", False),
     "LCM": ("LCMScheduler", False),
+    "TCD": ("TCDScheduler", False),  # Hyper-SD's 1-step LoRA (Fast mode)
 }
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from desktop import __version__
+from desktop.core import fast_mode
 from desktop.core.metadata import samplers
 from desktop.core.metadata.coerce import MAX_PROMPT, MAX_TEXT, as_float, as_int
 from desktop.core.metadata.info import GenerationInfo
@@ -57,6 +58,8 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    pairs += fast_mode.a1111_fields(params)  # the few-step recipe and the feature cache, when Fast mode ran
+    pairs += [(key[:1].upper() + key[1:], value) for key, value in params.extra]  # e.g. Server: the ComfyUI that made it
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)

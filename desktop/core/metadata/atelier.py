@@ -82,6 +82,8 @@ def parse(text: Any) -> GenerationInfo:
         extra["batch_size"] = short(params["batch_size"])
     for key, value in as_dict(record.get("extra")).items():
         extra.setdefault(str(key)[:200], short(value))
+    for key, value in as_dict(params.get("extra")).items():  # e.g. the server that made the image
+        extra.setdefault(str(key)[:200], short(value))
     try:
         GenerationParams.from_dict(params)
         atelier_params = params

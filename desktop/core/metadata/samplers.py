@@ -20,6 +20,7 @@ _TO_ATELIER = {
     "dpmpp_2m_k": "DPM++ 2M Karras",
     "ddim": "DDIM",
     "lcm": "LCM",
+    "tcd": "TCD",
 }
 
 
