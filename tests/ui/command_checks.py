@@ -314,6 +314,20 @@ def setting(field: str):
     return check
 
 
+def image_engine(p: Person) -> None:
+    """Settings > Image Engine…: an address is checked as typed; This computer, Save: said and saved."""
+    p.run()
+    dialog = p.app.image_engine.dialog
+    assert dialog.isVisible()
+    dialog.server.click()
+    QTest.keyClicks(dialog.url, "192.168.1.20:8188")
+    assert "no http:// or https:// in front" in dialog.status.text()
+    dialog.local.click()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert not dialog.isVisible() and p.status() == "Images are made on this computer"
+    assert Settings.load(p.app.settings_path).image_engine == "local"
+
+
 # ---------------------------------------------------------------------- Help
 def keyboard_shortcuts(p: Person) -> None:
     def read(dialog: ShortcutsDialog) -> None:

@@ -92,6 +92,7 @@ COMMANDS: dict[str, Row] = {
     "Settings > Fast Decode with TAESD": Row(commands.setting("fast_decode")),
     "Settings > Channels-Last Convolutions on CPU (after restart)": Row(commands.setting("cpu_channels_last")),
     "Settings > Sign Images with C2PA": Row(commands.setting("write_c2pa")),
+    "Settings > Image Engine…": Row(commands.image_engine),
     "Help > Keyboard Shortcuts": Row(commands.keyboard_shortcuts),
     "Help > About Atelier": Row(commands.about),
 }
