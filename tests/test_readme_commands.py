@@ -66,7 +66,7 @@ def _filled(line: str, values: dict) -> str:
 
 
 @pytest.mark.parametrize("line", readme_lines())
-def test_each_readme_line_runs(line, placeholders, tmp_path):
+def test_each_readme_line_runs(line, placeholders, tmp_path, request):
     if line in CHECKED_ELSEWHERE:
         pytest.skip(CHECKED_ELSEWHERE[line])
     home = tmp_path / "home"
@@ -82,6 +82,11 @@ def test_each_readme_line_runs(line, placeholders, tmp_path):
     if " generate " in line:  # with Settings > Sign Images with C2PA on, as a user may have it: generate signs
         (home / "config").mkdir(parents=True)
         (home / "config" / "settings.json").write_text(json.dumps({"write_c2pa": True}))
+    if " upscale " in line:  # the built-in upscalers, converted once per session (not fetched per line)
+        models = home / "models" / "upscale_models"
+        models.mkdir(parents=True)
+        for converted in (request.getfixturevalue("builtin_upscalers") / "upscale_models").iterdir():
+            (models / converted.name).hardlink_to(converted)
     # the line as written, run from a scratch folder (so `--out fox.png` lands there, not in the project)
     command = str(ROOT / COMMAND) + _filled(line, placeholders).removeprefix(COMMAND)
     done = subprocess.run(["bash", "-c", command], cwd=tmp_path, env=env, capture_output=True, text=True,

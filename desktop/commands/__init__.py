@@ -13,7 +13,7 @@ from __future__ import annotations
 import importlib
 
 # module names under desktop.commands; a module that is missing is skipped, so commands land independently
-COMMAND_MODULES = ("generate", "info", "chat", "models", "selftest")
+COMMAND_MODULES = ("generate", "info", "chat", "models", "selftest", "upscale")
 
 
 def load_commands() -> list:

@@ -27,6 +27,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--lora", action="append", default=[], metavar="NAME[:WEIGHT]",
                         help="apply a LoRA Atelier knows (repeatable); <lora:NAME:WEIGHT> in the prompt works too")
     parser.add_argument("--vae", default="", help="a VAE or TAESD Atelier knows, instead of the model's own")
+    parser.add_argument("--hires", default="", metavar="SCALE[:STRENGTH[:UPSCALER]]",
+                        help="hires fix: generate at --width x --height, upscale by SCALE (Latent, Lanczos or an "
+                             "upscaler's name), then img2img at STRENGTH (default 0.5), e.g. --hires 2:0.5:Latent")
     parser.add_argument("--out", required=True, help="where to write the PNG")
     parser.add_argument("--fast", action="store_true",
                         help="Fast mode: the few-step recipe for this model, its LoRAs and TAESD (says what it chose)")
@@ -75,6 +78,10 @@ def run(args) -> int:
             loras=tuple(parse_lora(text) for text in args.lora), vae=args.vae,
             fast_mode=bool(getattr(args, "fast", False)),
         )
+        if args.hires:
+            from desktop.commands.upscale import hires_params
+
+            params = hires_params(params, args.hires)
     except ParamError as error:
         return _fail(str(error))
     paths = AppPaths.default()
@@ -95,6 +102,12 @@ def run(args) -> int:
     if entry.problem:
         return _fail(entry.problem)
     params = params.replace(model=entry.name)
+    if params.hires_scale:  # a hires upscaler that is not there: say so before the slow model load
+        from desktop.commands.upscale import missing_hires_upscaler
+
+        problem = missing_hires_upscaler(params.hires_upscaler)
+        if problem:
+            return _fail(problem)
     return _generate(entry, params, out, entries, _signing_folder(settings, paths))
 
 
@@ -137,8 +150,13 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
         print(f"step {step}/{total}  {elapsed:.1f} s elapsed, {left:.1f} s left", file=sys.stderr, flush=True)
 
     try:
-        images = engine.generate(params, on_progress=on_progress, addons=addons,
-                                 on_status=lambda text: print(text, file=sys.stderr))
+        if params.hires_scale:
+            from desktop.commands.upscale import generate_hires_headless
+
+            images = generate_hires_headless(engine, params, on_progress, addons)
+        else:
+            images = engine.generate(params, on_progress=on_progress, addons=addons,
+                                     on_status=lambda text: print(text, file=sys.stderr))
     except ValueError as error:  # a LoRA made for another family, or one that matches no layer
         return _fail(str(error))
     seconds = time.perf_counter() - start

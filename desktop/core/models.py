@@ -19,6 +19,7 @@ CHAT = "chat model"
 LORA = "LoRA"
 VAE = "VAE"
 TAESD = "TAESD"
+UPSCALER = "upscaler"  # ESRGAN-family files in upscale_models/ (ComfyUI) or ESRGAN/ (A1111): desktop.core.upscalers
 
 # families
 SD1 = "SD 1.x"
@@ -29,9 +30,10 @@ UNKNOWN = "unknown"
 IMAGE_KINDS = (DIFFUSERS, SINGLE_FILE)
 ANY_SD = "SD 1.x / 2.x / SDXL"  # VAEs and TAESDs with 4-channel latents fit every SD generation
 MODEL_FILE_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth"}  # pickles are listed, with why they are refused
-_KIND_SUBFOLDERS = {"checkpoints": SINGLE_FILE, "imported": DIFFUSERS, "loras": LORA, "vae": VAE, "taesd": TAESD}
+_KIND_SUBFOLDERS = {"checkpoints": SINGLE_FILE, "imported": DIFFUSERS, "loras": LORA, "vae": VAE, "taesd": TAESD,
+                    "upscale_models": UPSCALER, "ESRGAN": UPSCALER}
 # subfolders of the models folder that hold other things than whole models
-RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads"}
+RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads", "upscale_models", "ESRGAN"}
 
 _SDXL_PIPELINES = {"StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"}
 _SD_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"}
@@ -193,6 +195,11 @@ def _scan_kind_folder(folder: Path, source: str, kind: str) -> list[ModelEntry]:
     entries: list[ModelEntry] = []
     for child in sorted(folder.iterdir()):
         if child.name.startswith("."):  # includes half-written conversions (.name.partial)
+            continue
+        if kind == UPSCALER:  # spandrel tells the architecture at load time; listed by name here
+            if child.is_file() and child.suffix.lower() in (".safetensors", ".pth", ".pt"):
+                entries.append(ModelEntry(name=child.stem, path=str(child), kind=UPSCALER, family="upscaler",
+                                          size_bytes=child.stat().st_size, source=source))
             continue
         if child.is_file() and child.suffix.lower() in MODEL_FILE_SUFFIXES | {".bin"}:
             entries.append(file_entry(child, source, kind))

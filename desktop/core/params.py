@@ -76,6 +76,12 @@ class GenerationParams:
     vae: str = ""
     original_prompt: str = ""  # set when the prompt was rewritten by the assistant
     extra: tuple[tuple[str, str], ...] = field(default=())
+    # hires fix (issue 13): 0 = off; else the first pass at width x height is upscaled by hires_scale with
+    # hires_upscaler ("Latent", "Lanczos" or an upscaler's name) and refined by img2img at hires_strength
+    hires_scale: float = 0.0
+    hires_strength: float = 0.5
+    hires_upscaler: str = ""
+    hires_steps: int = 0  # 0: as many as the first pass
     # Fast mode (desktop/core/fast_mode.py): the switch, the recipe that ran, and the DeepCache interval
     # (the full UNet every N steps; 1 = every step)
     fast_mode: bool = False
@@ -99,6 +105,8 @@ class GenerationParams:
             raise ParamError(f"strength must be above 0 and at most 1, got {self.strength!r}")
         if not isinstance(self.batch_size, int) or not 1 <= self.batch_size <= 16:
             raise ParamError(f"batch size must be from 1 to 16, got {self.batch_size!r}")
+        if self.hires_scale:
+            check_hires(self)
         if not isinstance(self.cache_interval, int) or isinstance(self.cache_interval, bool) or \
                 not 1 <= self.cache_interval <= 10:
             raise ParamError(f"cache interval must be a whole number from 1 to 10, got {self.cache_interval!r}")
@@ -122,6 +130,26 @@ class GenerationParams:
             extra = values["extra"]
             values["extra"] = tuple((str(k), str(v)) for k, v in (extra.items() if isinstance(extra, dict) else extra))
         return cls(**values)
+
+
+def check_hires(params: GenerationParams) -> None:
+    """The hires fix's own rules: scale, strength, steps, and a second-pass size this machine allows."""
+    if not isinstance(params.hires_scale, (int, float)) or not 1.0 < float(params.hires_scale) <= 4.0:
+        raise ParamError(f"hires scale must be above 1 and at most 4 (0 turns it off), got {params.hires_scale!r}")
+    if not isinstance(params.hires_strength, (int, float)) or not 0.0 < float(params.hires_strength) <= 1.0:
+        raise ParamError(f"hires strength must be above 0 and at most 1, got {params.hires_strength!r}")
+    if not isinstance(params.hires_steps, int) or not 0 <= params.hires_steps <= MAX_STEPS:
+        raise ParamError(f"hires steps must be a whole number from 0 to {MAX_STEPS}, got {params.hires_steps!r}")
+    width, height = hires_size(params)
+    if width > MAX_SIDE or height > MAX_SIDE or width * height > DEFAULT_MAX_PIXELS:
+        raise ParamError(f"hires fix to {width}x{height} is larger than one image may be here: lower the hires "
+                         "scale, or upscale the result afterwards (Image > Upscale…), which works in tiles")
+
+
+def hires_size(params: GenerationParams) -> tuple[int, int]:
+    """The hires fix's second-pass size: the first pass's times hires_scale, on the 8-pixel grid."""
+    return (int(round(params.width * params.hires_scale / SIZE_STEP)) * SIZE_STEP,
+            int(round(params.height * params.hires_scale / SIZE_STEP)) * SIZE_STEP)
 
 
 def parse_number(name: str, text: str, kind: type = int):

@@ -250,8 +250,12 @@ class ImageEngine:
         mask=None,
         addons: Addons | Sequence[ModelEntry] = (),
         on_status: StatusFn | None = None,
+        output_type: str = "pil",
     ) -> list:
         """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run.
+
+        output_type="latent" returns the latents tensor undecoded, and a latents tensor given as
+        init_image is used as it is (img2img): the hires fix's latent upscale (desktop.engine.hires).
 
         addons: the LoRA/VAE/TAESD files the user has (to resolve params.loras, `<lora:...>` tags and
         params.vae by name), or an Addons already resolved. LoraError / CheckpointError say what is wrong.
@@ -297,7 +301,9 @@ class ImageEngine:
         else:
             if init_image is None:
                 raise ValueError(f"{params.mode} needs a source image")
-            call.update(image=init_image.convert("RGB").resize((params.width, params.height)), strength=params.strength)
+            image = init_image if isinstance(init_image, torch.Tensor) else \
+                init_image.convert("RGB").resize((params.width, params.height))
+            call.update(image=image, strength=params.strength)
             if mode == "inpaint":
                 if mask is None:
                     raise ValueError("inpaint needs a mask: paint where the image should change")
@@ -308,9 +314,11 @@ class ImageEngine:
         with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), torch.inference_mode():
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
-            if fast or half_vae:
+            if fast or half_vae or output_type == "latent":
                 call["output_type"] = "latent"  # the pipeline skips its VAE; it is decoded below
             result = pipe(**call)
+            if output_type == "latent":
+                return result.images
             if half_vae:
                 images, note = decode(pipe, result.images)
                 if note and on_status is not None:

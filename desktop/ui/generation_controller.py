@@ -106,7 +106,10 @@ class GenerationController(QObject):
         if document is None:
             if params.mode != "txt2img":
                 raise EditError(NO_CANVAS)
-            document = self.documents.ensure_document(params.width, params.height)
+            from desktop.core.params import hires_size  # hires fix: the canvas is made at the final size
+
+            document = self.documents.ensure_document(*(hires_size(params) if params.hires_scale else
+                                                        (params.width, params.height)))
         target, params, init, mask = prepare(document, params)
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
                           addons=addons, **self.job_options)

@@ -148,6 +148,10 @@ class PromptPanel(QWidget):
         form.addRow("Mode", self.mode)
         form.addRow("Strength", self.strength)
         form.addRow("Batch", self.batch)
+        from desktop.ui.hires_fix import HiresFixBox  # issue 13: a self-contained widget, one row
+
+        self.hires = HiresFixBox()
+        form.addRow("Hires fix", self.hires)
         seed = QHBoxLayout()
         seed.addWidget(self.seed, 1)
         seed.addWidget(self.dice)
@@ -283,6 +287,7 @@ class PromptPanel(QWidget):
         self.batch.setValue(params.batch_size)
         self.loras.set_choices(params.loras)
         self.select_vae(params.vae)
+        self.hires.set_from(params)
         for index in range(self.model.count()):
             if self.model.itemData(index).name == params.model:
                 self.model.setCurrentIndex(index)
@@ -295,7 +300,7 @@ class PromptPanel(QWidget):
         seed_text = self.seed.text().strip()
         if not self.lock.isChecked() and seed_text in ("", "-1"):
             seed_text = str(random_seed())
-        return GenerationParams(
+        return self.hires.apply(GenerationParams(
             prompt=self.prompt.toPlainText().strip(),
             negative_prompt=self.negative.toPlainText().strip(),
             model=entry.name,
@@ -312,7 +317,7 @@ class PromptPanel(QWidget):
             vae=self.vae.currentData() or "",
             original_prompt=self.original_prompt,
             fast_mode=self.fast_mode.on,
-        )
+        ))
 
     def request_generate(self) -> None:
         try:

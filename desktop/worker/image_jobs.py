@@ -69,9 +69,14 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
             from PIL import Image
 
             mask = Image.frombytes("L", (init.width, init.height), job.mask)
-        images = engine.generate(params, on_progress=on_progress, on_preview=on_preview,
-                                 cancel=context.cancel, init_image=init, mask=mask, addons=addons,
-                                 on_status=lambda text: context.emit(Status(text)))
+        if params.hires_scale:  # hires fix: both passes and the upscale as this one job
+            from desktop.worker.upscale_jobs import run_hires
+
+            images = run_hires(context, engine, params, addons, on_progress, on_preview)
+        else:
+            images = engine.generate(params, on_progress=on_progress, on_preview=on_preview,
+                                     cancel=context.cancel, init_image=init, mask=mask, addons=addons,
+                                     on_status=lambda text: context.emit(Status(text)))
         seconds = time.perf_counter() - start
         model_name = engine.loaded.name
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata

@@ -98,3 +98,21 @@ def test_round_trip_of_the_a1111_text(prompt, negative, seed, steps, guidance, s
     assert info.sampler == scheduler and info.extra["model_hash"] == "45dee52b"
     assert (info.model or "") == model.strip()
     assert info.to_params().scheduler == scheduler
+
+
+def test_hires_fix_fields_are_written_in_a1111_order_and_read_back_as_params():
+    from desktop.core.metadata.a1111 import format_parameters, parse
+    from desktop.core.params import GenerationParams
+
+    params = GenerationParams(prompt="a fox", width=512, height=512, steps=20, seed=3, hires_scale=1.5,
+                              hires_strength=0.35, hires_upscaler="realesrgan-x4plus", hires_steps=10)
+    text = format_parameters(params, model_name="m")
+    assert "Denoising strength: 0.35, Hires upscale: 1.5, Hires steps: 10, Hires upscaler: realesrgan-x4plus" in text
+    back = parse(text).to_params()
+    assert (back.hires_scale, back.hires_strength, back.hires_upscaler, back.hires_steps) == (1.5, 0.35,
+                                                                                               "realesrgan-x4plus", 10)
+    assert back.mode == "txt2img" and back.width == 512
+    a1111 = "x\nSteps: 20, Sampler: Euler a, CFG scale: 7, Seed: 1, Size: 512x768, Denoising strength: 0.7, " \
+            "Hires upscale: 2, Hires upscaler: R-ESRGAN 4x+"
+    read = parse(a1111).to_params()
+    assert (read.hires_scale, read.hires_strength, read.hires_upscaler) == (2.0, 0.7, "R-ESRGAN 4x+")

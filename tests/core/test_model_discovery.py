@@ -37,3 +37,16 @@ def test_resolve_by_name_or_path_with_advice(tmp_path, tiny_sd15):
     assert resolve_model(str(tiny_sd15), []).family == SD1
     with pytest.raises(LookupError, match="known models"):
         resolve_model("nope", entries)
+
+
+def test_upscalers_in_comfyui_and_a1111_folders_are_listed_as_upscalers_not_broken_models(tmp_path):
+    from desktop.core.models import UPSCALER
+
+    models = tmp_path / "models"
+    for folder, name in (("upscale_models", "4x-UltraSharp.pth"), ("ESRGAN", "4x_NMKD.safetensors")):
+        (models / folder).mkdir(parents=True)
+        (models / folder / name).write_bytes(b"weights")
+    (models / "ESRGAN" / "readme.txt").write_text("x")
+    entries = {e.name: e for e in discover_models([models])}
+    assert set(entries) == {"4x-UltraSharp", "4x_NMKD"}
+    assert all(e.kind == UPSCALER and e.usable for e in entries.values())

@@ -58,6 +58,11 @@ def format_parameters(
         pairs.append(("VAE", params.vae))
     if params.mode != "txt2img":
         pairs.append(("Denoising strength", f"{params.strength:g}"))
+    elif params.hires_scale:  # A1111's hires fix fields, in its own order
+        pairs += [("Denoising strength", f"{params.hires_strength:g}"), ("Hires upscale", f"{params.hires_scale:g}")]
+        if params.hires_steps:
+            pairs.append(("Hires steps", params.hires_steps))
+        pairs.append(("Hires upscaler", params.hires_upscaler or "Latent"))
     pairs += fast_mode.a1111_fields(params)  # the few-step recipe and the feature cache, when Fast mode ran
     pairs += [(key[:1].upper() + key[1:], value) for key, value in params.extra]  # e.g. Server: the ComfyUI that made it
     pairs.append(("Version", f"Atelier {app_version}"))

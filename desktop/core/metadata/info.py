@@ -144,6 +144,7 @@ class GenerationInfo:
         strength = self.extra.get("denoising_strength")
         if isinstance(strength, (int, float)) and 0 < strength <= 1 and self.extra.get("mode") == "img2img":
             changes["mode"], changes["strength"] = "img2img", float(strength)
+        changes.update(_hires_changes(self.extra, strength))
         try:
             return base.replace(**changes), tuple(dropped)
         except (ParamError, TypeError, ValueError) as error:  # one bad value must not lose the rest
@@ -155,6 +156,22 @@ class GenerationInfo:
                 except (ParamError, TypeError, ValueError):
                     dropped.append(f"{key} {value!r} is not usable")
             return base.replace(**kept), tuple(dropped) or (str(error),)
+
+
+def _hires_changes(extra: Mapping[str, Any], strength: Any) -> dict[str, Any]:
+    """A1111's `Hires upscale` / `Hires upscaler` / `Hires steps` (with `Denoising strength`) as params."""
+    from desktop.core.metadata.coerce import as_float, as_int
+
+    scale = as_float(extra.get("Hires upscale"))
+    if not isinstance(scale, (int, float)) or not 1 < scale <= 4:
+        return {}
+    changes: dict[str, Any] = {"hires_scale": float(scale), "hires_upscaler": str(extra.get("Hires upscaler") or "Latent")}
+    if isinstance(strength, (int, float)) and 0 < strength <= 1:
+        changes["hires_strength"] = float(strength)
+    steps = as_int(extra.get("Hires steps"))
+    if isinstance(steps, int) and 0 <= steps <= MAX_STEPS:
+        changes["hires_steps"] = steps
+    return changes
 
 
 def split_lora_tags(prompt: str) -> tuple[str, tuple[tuple[str, float], ...]]:

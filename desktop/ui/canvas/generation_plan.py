@@ -62,6 +62,8 @@ def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, Ge
     """
     inputs = canvas_inputs(document, params.mode)
     width, height = generation_size(inputs.rect)
+    if params.hires_scale:  # the hires fix fills the area with its second pass: the first runs 1/scale as large
+        width, height = (max(MIN_SIDE, _step(side / params.hires_scale)) for side in (width, height))
     params = params.replace(width=width, height=height)
     init = None
     if inputs.image is not None:
