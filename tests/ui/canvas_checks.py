@@ -41,6 +41,23 @@ def crop_to_selection(p: Person) -> None:
     assert (p.document.width, p.document.height) == (32, 16) and p.canvas.image.width() == 32
 
 
+def upscale(p: Person, _upscalers) -> None:
+    """Ctrl+Alt+U: the dialog, Real-ESRGAN (fast) 2x in 32 px tiles, OK: the canvas doubles, a new top layer."""
+    from PySide6.QtWidgets import QDialogButtonBox
+
+    p.open_picture(40, 32)
+    p.run()
+    dialog = p.app.upscale.dialog
+    p.qtbot.waitUntil(lambda: dialog.isVisible())
+    dialog.model.setCurrentIndex(dialog.model.findData("realesr-animevideov3"))
+    dialog.scale.setCurrentIndex(dialog.scale.findData(2))
+    dialog.tile.setValue(32)
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Ok).click()
+    p.qtbot.waitUntil(lambda: p.app.upscale.handle.done, timeout=60000)
+    assert (p.document.width, p.document.height) == (80, 64) and p.canvas.image.width() == 80
+    assert p.layer_names()[0].endswith("2x") and len(p.layer_names()) == 2
+
+
 # ---------------------------------------------------------------------- Layer
 def new_layer(p: Person) -> None:
     p.open_picture()
@@ -197,13 +214,15 @@ def cancel_generation(p: Person) -> None:
 
 def wheel_zoom(p: Person) -> None:
     p.open_picture()
-    where = at(p.canvas, 20, 30)
+    pixel = QRectF(20.5, 30.5, 0, 0)  # the centre of pixel (20, 30)
+    where = p.canvas.image_to_widget(pixel).topLeft()
     zoom = p.canvas.zoom
-    event = QWheelEvent(QPointF(where), QPointF(p.canvas.mapToGlobal(where)), QPoint(), QPoint(0, 120),
+    event = QWheelEvent(where, QPointF(p.canvas.mapToGlobal(where)), QPoint(), QPoint(0, 120),
                         Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
     QApplication.sendEvent(p.canvas, event)
     assert p.canvas.zoom == zoom * 1.25
-    assert at(p.canvas, 20, 30) == where  # the pixel under the pointer stays under it
+    after = p.canvas.image_to_widget(pixel).topLeft()
+    assert abs(after.x() - where.x()) < 0.01 and abs(after.y() - where.y()) < 0.01  # it stays under the pointer
 
 
 def middle_button_pan(p: Person) -> None:

@@ -72,6 +72,7 @@ COMMANDS: dict[str, Row] = {
     "View > Theme > Light": Row(commands.theme("light")),
     "Image > Expand Canvas on All Sides": Row(canvas.expand_all_sides),
     "Image > Crop Canvas to Selection": Row(canvas.crop_to_selection),
+    "Image > Upscale…": Row(canvas.upscale, needs=("home_upscalers",)),
     "Layer > New Layer": Row(canvas.new_layer),
     "Layer > Duplicate Layer": Row(canvas.duplicate_layer),
     "Layer > Delete Layer": Row(canvas.delete_layer),
