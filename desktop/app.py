@@ -91,6 +91,13 @@ class Atelier:
         self.settings_actions = install_settings_menu(self.window, self.settings,
                                                       lambda: self.settings.save(self.settings_path),
                                                       lambda _field: self.apply_job_options())
+        from desktop.ui.connections import Connections  # other apps' model folders; a chat server instead
+
+        self.connections = Connections(self.window, self.settings, lambda: self.settings.save(self.settings_path),
+                                       self.refresh_models, self.chat, self.chat_store,
+                                       getattr(self, "client", self.worker))  # the local EngineClient, once there is one
+        if self.settings.chat_engine == "server":
+            self.connections.apply()  # the server's lane starts; nothing is sent until a chat is
         from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
 
         self.image_engine = install_image_engine(self)
@@ -232,6 +239,7 @@ class Atelier:
         if not self._stopped:
             self._stopped = True
             self.worker.stop()
+            self.connections.shutdown()  # a server reply in flight ends "stopped", saved before the store closes
             self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
             self.workspace.shutdown()

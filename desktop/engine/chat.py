@@ -100,10 +100,28 @@ def estimate_chat_memory(folder: str | Path, context_tokens: int = DEFAULT_ESTIM
                          device: str | None = None) -> int:
     """Bytes a chat model will take once loaded (weights in the load dtype plus a KV cache), before loading."""
     folder = Path(folder)
-    config = json_text.loads((folder / "config.json").read_text(encoding="utf-8"))
     dtype_bytes = torch.empty((), dtype=_dtype_for(device or pick_device())).element_size()
+    if folder.is_file():  # a GGUF (the converted copy holds the same parameters)
+        from desktop.engine.gguf_convert import estimate_gguf_memory
+
+        return estimate_gguf_memory(folder, context_tokens, dtype_bytes)
+    config = json_text.loads((folder / "config.json").read_text(encoding="utf-8"))
     tokens = min(context_tokens, int(config.get("max_position_embeddings") or context_tokens))
     return _parameter_count(folder) * dtype_bytes + tokens * kv_cache_bytes_per_token(config, dtype_bytes)
+
+
+def _converted_gguf(path: Path, on_status=None) -> Path:
+    """The safetensors folder made from a GGUF file (desktop.engine.gguf_convert), converting it once."""
+    from desktop.core.gguf_files import is_gguf
+    from desktop.core.memory import available_memory
+    from desktop.engine.gguf_convert import GgufConversionError, ensure_converted
+
+    if not is_gguf(path):
+        raise ChatModelError(f"{path} is a file but not a GGUF chat model: give a chat model folder or a .gguf file")
+    try:
+        return ensure_converted(path, available_memory(), on_status=on_status)[0]
+    except GgufConversionError as error:
+        raise ChatModelError(str(error)) from error
 
 
 class _CancelCriteria(StoppingCriteria):
@@ -237,8 +255,11 @@ class ChatEngine:
         self._specials = sorted(specials, key=len, reverse=True)
 
     @classmethod
-    def load(cls, folder: str | Path, device: str | None = None) -> "ChatEngine":
-        folder = Path(folder)
+    def load(cls, folder: str | Path, device: str | None = None, on_status=None) -> "ChatEngine":
+        """Load a chat model folder, or a GGUF file through its converted copy (made on first use)."""
+        source = folder = Path(folder)
+        if folder.is_file():
+            folder = _converted_gguf(folder, on_status)
         problem = check_chat_folder(folder) if (folder / "config.json").exists() else (
             f"{folder} is not a chat model folder (no config.json)")
         if problem and not problem.endswith("plain ChatML template"):
@@ -258,7 +279,7 @@ class ChatEngine:
         if tokenizer.pad_token_id is None:
             tokenizer.pad_token = tokenizer.eos_token
         model.to(device).eval()
-        return cls(model, tokenizer, path=str(folder), device=device, warning=warning)
+        return cls(model, tokenizer, path=str(source), device=device, warning=warning)
 
     # ------------------------------------------------------------------ measuring
     @property

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 from desktop.core.chat_context import fit_context, to_model_messages
 from desktop.core.chat_store import ChatStore, Message
-from desktop.engine.chat import ChatEngine
+
+if TYPE_CHECKING:  # a server's engine (desktop.engine.server_chat) takes this path without torch
+    from desktop.engine.chat import ChatEngine
 
 
 @dataclass(frozen=True)
@@ -28,7 +30,7 @@ class ReplyOutcome:
     seconds: float
 
 
-def stream_reply(store: ChatStore, engine: ChatEngine, conversation_id: int, *,
+def stream_reply(store: ChatStore, engine: "ChatEngine", conversation_id: int, *,
                  cancel: threading.Event | None = None, seed: int | None = None, tools=None,
                  on_start: Callable[[Message, str], None] | None = None,
                  on_piece: Callable[[int, str], None] | None = None) -> ReplyOutcome:

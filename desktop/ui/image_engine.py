@@ -155,8 +155,9 @@ def install_image_engine(app) -> ImageEngine:
     one that reads a lane's broadcast follows the client's lane (`use_lane`).
     """
     local = getattr(app, "client", None) or app.worker
+    connections = getattr(app, "connections", None)  # the chat engine's keyring-backed key store, when there
     engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), local,
-                         app.outputs_dir)
+                         app.outputs_dir, keys=connections.keys if connections is not None else None)
 
     def on_client(client) -> None:
         if hasattr(app.controller, "use_lane"):

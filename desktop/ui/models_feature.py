@@ -103,6 +103,7 @@ class ModelsFeature(QObject):
             models.cancel_requested.connect(self.network.cancel)
             models.refresh_requested.connect(self.rescan)
             models.folders_changed.connect(self.set_folders)
+            models.drop_cache_requested.connect(self.drop_gguf_cache)
             self.models_window = models
         else:
             self.rescan()
@@ -128,6 +129,21 @@ class ModelsFeature(QObject):
         self.settings.extra_model_dirs = [str(f) for f in folders]
         self.settings.save(self.settings_path)
         self.rescan()
+
+    @Slot(str)
+    def drop_gguf_cache(self, path: str) -> int:
+        """Delete a GGUF's converted copy (the GGUF stays); its next start converts it again."""
+        from desktop.core.gguf_files import drop_cache
+
+        try:
+            freed = drop_cache(path)
+        except OSError as error:  # Windows keeps a file in use: the chat model is loaded from it
+            self._say(f"Could not delete the converted copy ({error.strerror or error}): choose another chat model "
+                      "first, then try again", error=True)
+            return 0
+        self._say(f"Dropped the converted copy of {Path(path).name}: {freed / 1e6:.0f} MB freed")
+        self.rescan()
+        return freed
 
     # ------------------------------------------------------------------ imports
     def import_files(self, paths: list[str]) -> list[int]:

@@ -21,7 +21,16 @@ from desktop.ui import file_dialog
 from desktop.worker.download_worker import DownloadFinished, DownloadUpdate, ImportFinished
 
 MODEL_FILTER = "Model files (*.safetensors *.ckpt *.pt *.pth *.bin)"
-COLUMNS = ("Name", "Kind", "Family", "Size", "Where", "Ready offline")
+COLUMNS = ("Name", "Kind", "Family", "Size", "Where", "Ready offline", "Details")
+
+
+def details(entry: ModelEntry) -> str:
+    """GGUF chat models: the quantisation and the converted copy's size (or that it is made at first use)."""
+    if not entry.quantization:
+        return ""
+    copy = (f"converted copy {human_size(entry.cache_bytes)}" if entry.cache_path else
+            "converted once at first use")
+    return f"{entry.quantization} · {copy}"
 
 
 def human_size(size: float) -> str:
@@ -56,6 +65,7 @@ class ModelsWindow(QDialog):
     download_requested = Signal(str, str)  # (repo id, catalog id or "") to fetch
     cancel_requested = Signal(int)  # job id of the download to cancel
     refresh_requested = Signal()
+    drop_cache_requested = Signal(str)  # a GGUF whose converted copy should be deleted (never the GGUF)
 
     def __init__(self, entries: list[ModelEntry], catalog: list[CatalogEntry], folders: list[str],
                  parent: QWidget | None = None):
@@ -103,8 +113,15 @@ class ModelsWindow(QDialog):
         self.add_folder_button.clicked.connect(self._on_add_folder_clicked)
         self.remove_folder_button = QPushButton("Remove folder", page)
         self.remove_folder_button.clicked.connect(self._on_remove_folder_clicked)
+        self.drop_cache_button = QPushButton("Drop converted copy", page)
+        self.drop_cache_button.setToolTip("Delete the safetensors copy made from the selected GGUF (the GGUF stays); "
+                                          "the next start converts it again")
+        self.drop_cache_button.setEnabled(False)
+        self.drop_cache_button.clicked.connect(self._on_drop_cache_clicked)
+        self.table.itemSelectionChanged.connect(self._on_selection_changed)
         buttons = QHBoxLayout()
-        for button in (self.import_button, self.refresh_button, self.add_folder_button, self.remove_folder_button):
+        for button in (self.import_button, self.refresh_button, self.add_folder_button, self.remove_folder_button,
+                       self.drop_cache_button):
             buttons.addWidget(button)
         buttons.addStretch(1)
         layout = QVBoxLayout(page)
@@ -163,13 +180,29 @@ class ModelsWindow(QDialog):
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             ready = "ready" if entry.usable else entry.problem
-            cells = (entry.name, entry.kind, entry.family, human_size(entry.size_bytes), entry.source, ready)
+            cells = (entry.name, entry.kind, entry.family, human_size(entry.size_bytes), entry.source, ready,
+                     details(entry))
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(entry.problem or entry.path)
                 if not entry.usable:
                     item.setForeground(Qt.GlobalColor.darkRed)
                 self.table.setItem(row, column, item)
+
+        self._on_selection_changed()
+
+    def selected_entry(self) -> ModelEntry | None:
+        row = self.table.currentRow()
+        return self.entries[row] if 0 <= row < len(self.entries) else None
+
+    def _on_selection_changed(self) -> None:
+        entry = self.selected_entry()
+        self.drop_cache_button.setEnabled(entry is not None and bool(entry.cache_path))
+
+    def _on_drop_cache_clicked(self) -> None:
+        entry = self.selected_entry()
+        if entry is not None and entry.cache_path:
+            self.drop_cache_requested.emit(entry.path)
 
     def set_download_job(self, job_id: int | None) -> None:
         """The wiring tells the window which job its download became, so Cancel can name it."""

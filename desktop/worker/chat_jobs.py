@@ -173,7 +173,7 @@ def chat_engine(context: JobContext, model_path: str, available: MemoryProbe):
     unload(context, "chat")  # the one being replaced
     name = Path(folder).name
     context.emit(Status(f"Loading chat model {name}…"))
-    engine = ChatEngine.load(folder)
+    engine = ChatEngine.load(folder, on_status=lambda text: context.emit(Status(text)))  # a GGUF's first start says so
     context.resources[CHAT_ENGINE_KEY] = engine
     residency(context).loaded("chat", folder, engine.memory_bytes())
     gc.collect()
@@ -183,8 +183,17 @@ def chat_engine(context: JobContext, model_path: str, available: MemoryProbe):
     return engine
 
 
-def make_chat_handler(store, available: MemoryProbe) -> Handler:
-    """Answer ChatJobs from the history in `store` (a ChatStore the dock shares), saving as it streams."""
+EngineFor = Callable[[JobContext, str], object]  # (context, model path or server model name) -> a chat engine
+
+
+def make_chat_handler(store, available: MemoryProbe, engine_for: EngineFor | None = None) -> Handler:
+    """Answer ChatJobs from the history in `store` (a ChatStore the dock shares), saving as it streams.
+
+    `engine_for` gives the engine for a job's model: by default this computer's (loaded on this lane);
+    a server's lane passes its own (desktop.worker.server_client), and the rest is the same.
+    """
+    if engine_for is None:
+        engine_for = lambda context, path: chat_engine(context, path, available)  # noqa: E731
 
     def run_chat(context: JobContext) -> None:
         from desktop.core.chat_context import ContextError
@@ -192,7 +201,7 @@ def make_chat_handler(store, available: MemoryProbe) -> Handler:
         from desktop.engine.chat_reply import stream_reply
 
         job: ChatJob = context.job
-        engine = chat_engine(context, job.model_path, available)
+        engine = engine_for(context, job.model_path)
         if context.cancel.is_set():
             raise JobCancelled()
         batcher = TokenBatcher(context.emit, job.job_id)
@@ -230,15 +239,17 @@ def make_chat_handler(store, available: MemoryProbe) -> Handler:
     return run_chat
 
 
-def make_enhance_handler(available: MemoryProbe) -> Handler:
+def make_enhance_handler(available: MemoryProbe, engine_for: EngineFor | None = None) -> Handler:
     """Rewrite a prompt for an image-model family; the same seed gives the same rewrite."""
+    if engine_for is None:
+        engine_for = lambda context, path: chat_engine(context, path, available)  # noqa: E731
 
     def run_enhance(context: JobContext) -> None:
         from desktop.core.prompt_enhance import ENHANCE_SAMPLING, enhance_messages, extract_prompt
 
         job: EnhanceJob = context.job
         messages = enhance_messages(job.prompt, job.family)  # an empty prompt fails before any loading
-        engine = chat_engine(context, job.model_path, available)
+        engine = engine_for(context, job.model_path)
         stream = engine.stream(messages, seed=job.seed, cancel=context.cancel, **ENHANCE_SAMPLING)
         reply = "".join(stream)
         if stream.finish_reason == "cancelled":

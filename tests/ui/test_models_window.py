@@ -160,3 +160,30 @@ def test_a_failed_import_message_for_another_job_does_not_touch_the_download(qtb
     window.set_download_job(41)
     window.on_message(Failed(7, "x"))
     assert window.cancel_button.isEnabled() and "Import failed: x" in window.status.text()
+
+
+def test_a_gguf_shows_its_quantisation_and_its_converted_copy_can_be_dropped(qtbot, tiny_gguf, tmp_path, monkeypatch):
+    from desktop.core.gguf_files import gguf_entry
+    from desktop.engine.gguf_convert import ensure_converted
+
+    monkeypatch.setenv("ATELIER_GGUF_CACHE", str(tmp_path / "cache"))
+    fresh = gguf_entry(tiny_gguf, "models folder")
+    ensure_converted(tiny_gguf, 1 << 30)
+    converted = gguf_entry(tiny_gguf, "LM Studio")
+    window = ModelsWindow([fresh, converted], [], [])
+    qtbot.addWidget(window)
+    assert window.table.item(0, 6).text() == "GGUF Q8_0 · converted once at first use"
+    assert window.table.item(1, 6).text().startswith("GGUF Q8_0 · converted copy ") and converted.cache_bytes > 0
+    window.show()
+
+    def click_row(row: int) -> None:
+        rect = window.table.visualItemRect(window.table.item(row, 0))
+        qtbot.mouseClick(window.table.viewport(), Qt.MouseButton.LeftButton, pos=rect.center())
+
+    click_row(0)
+    assert not window.drop_cache_button.isEnabled()
+    click_row(1)
+    assert window.drop_cache_button.isEnabled()
+    with qtbot.waitSignal(window.drop_cache_requested) as dropped:
+        qtbot.mouseClick(window.drop_cache_button, Qt.MouseButton.LeftButton)
+    assert dropped.args == [str(tiny_gguf)]

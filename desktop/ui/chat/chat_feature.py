@@ -23,9 +23,40 @@ class ChatFeature:
         window.add_action("&View", "Focus Chat &Input", self.focus_input, "Ctrl+Shift+C",
                           "Show the chat dock and type a message")
 
+    server_models: list | None = None  # a chat server's models, while chat runs on one (Settings > Chat Engine)
+
     def set_models(self, entries, models_dir: str = "") -> None:
-        """Every discovered model; the dock keeps the chat models."""
-        self.panel.set_models(entries, models_dir)
+        """Every discovered model; the dock keeps the chat models (a server's, while one is chosen)."""
+        self.panel.set_models(entries if self.server_models is None else self.server_models, models_dir)
+
+    def use_client(self, client, server_models: list | None = None) -> None:
+        """Chat and Enhance go to this client from now on: this computer's lane, or a chat server's.
+
+        A reply being written is stopped first (it ends "stopped", kept). `server_models`: the models to
+        offer while a server is used; None goes back to the local models at the next set_models.
+        """
+        self.server_models = server_models
+        if hasattr(self.panel, "client"):  # the dock and Enhance follow per-job handles of an EngineClient
+            for owner in (self.panel, self.enhancer):
+                if owner.client is not client and owner.handle is not None:
+                    owner.handle.cancel()  # the handle still brings its Cancelled: the reply ends "stopped"
+                owner.client = client
+            if server_models is not None:
+                self.panel.set_models(server_models)
+            return
+        lane = getattr(client, "worker", client)  # the dock and Enhance talk to a lane (its client's)
+        lanes = self.__dict__.setdefault("_lanes", {self.panel.worker})  # lanes they listen to already
+        for owner in (self.panel, self.enhancer):
+            if owner.worker is lane:
+                continue
+            if owner.job_id is not None:  # its Cancelled still comes from the old lane: both stay connected
+                owner.worker.cancel(owner.job_id)
+            if lane not in lanes:
+                lane.message.connect(owner._on_message)  # messages are matched by job id: two lanes are fine
+            owner.worker = lane
+        lanes.add(lane)
+        if server_models is not None:
+            self.panel.set_models(server_models)
 
     def focus_input(self) -> None:
         self.dock.show()
