@@ -3,8 +3,8 @@
 Why one place: PySide6's QFileDialog takes its folder as a str, and a pathlib.Path raised a
 TypeError on every File > Open (the menu did nothing). Here any path-like is turned into text first.
 Non-native dialogs look the same on every desktop, follow the app's theme, and can be filled in by
-a test exactly as a person fills them in. Nothing else in desktop/ may use QFileDialog directly
-(tests/ui/test_file_dialogs.py checks).
+a test exactly as a person fills them in. Nothing else in desktop/ may make a QFileDialog or call its
+static functions (tests/ui/test_file_dialogs.py checks).
 """
 
 from __future__ import annotations
@@ -57,10 +57,15 @@ def save_file(parent: QWidget | None, title: str, suggestion: PathLike = "", fil
     return chosen[0] if chosen else None
 
 
-def choose_folder(parent: QWidget | None, title: str, folder: PathLike = "") -> str | None:
-    """An existing folder, or None when the user cancels."""
+def folder_dialog(parent: QWidget | None, title: str, folder: PathLike = "") -> QFileDialog:
+    """A folder chooser, not yet shown: for callers that open() it and listen to fileSelected."""
     dialog = make_dialog(parent, title, folder, "")
     dialog.setFileMode(QFileDialog.FileMode.Directory)
     dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-    chosen = _run(dialog)
+    return dialog
+
+
+def choose_folder(parent: QWidget | None, title: str, folder: PathLike = "") -> str | None:
+    """An existing folder, or None when the user cancels."""
+    chosen = _run(folder_dialog(parent, title, folder))
     return chosen[0] if chosen else None

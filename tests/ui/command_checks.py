@@ -328,6 +328,34 @@ def image_engine(p: Person) -> None:
     assert Settings.load(p.app.settings_path).image_engine == "local"
 
 
+def model_folders(p: Person) -> None:
+    """Settings > Model Folders…, Add folder…: the chosen folder is listed, used and remembered."""
+    folder = p.folder / "my-models"
+    folder.mkdir()
+    p.run()
+    dialog = p.app.connections.folders_dialog
+    assert dialog.isVisible()
+    answer = answer_file_dialog(folder)
+    dialog.add_button.click()
+    answer.check()
+    p.qtbot.waitUntil(lambda: dialog.row_for(str(folder)) >= 0, timeout=5000)
+    assert str(folder) in Settings.load(p.app.settings_path).extra_model_dirs
+    assert p.status().startswith("Model folders:")
+
+
+def chat_engine(p: Person) -> None:
+    """Settings > Chat Engine…: an address is checked as typed; This computer, Save: saved, chat stays local."""
+    p.run()
+    dialog = p.app.connections.engine_dialog
+    assert dialog.isVisible()
+    dialog.server.click()
+    QTest.keyClicks(dialog.url, "user:pw@")
+    assert dialog.status.text().startswith("⚠")
+    dialog.local.click()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Save).click()
+    assert not dialog.isVisible() and Settings.load(p.app.settings_path).chat_engine == "local"
+
+
 # ---------------------------------------------------------------------- Help
 def keyboard_shortcuts(p: Person) -> None:
     def read(dialog: ShortcutsDialog) -> None:

@@ -94,6 +94,8 @@ COMMANDS: dict[str, Row] = {
     "Settings > Channels-Last Convolutions on CPU (after restart)": Row(commands.setting("cpu_channels_last")),
     "Settings > Sign Images with C2PA": Row(commands.setting("write_c2pa")),
     "Settings > Image Engine…": Row(commands.image_engine),
+    "Settings > Model Folders…": Row(commands.model_folders),
+    "Settings > Chat Engine…": Row(commands.chat_engine),
     "Help > Keyboard Shortcuts": Row(commands.keyboard_shortcuts),
     "Help > About Atelier": Row(commands.about),
 }
