@@ -1,7 +1,7 @@
 """Drives the real app in this process: the Atelier composition root, its worker and window, headless.
 
-Sections use it to press Generate the way the window does (GenerationController.generate) and to
-note, on the GUI thread, when previews and the result reach the canvas. It adds no work to the app's
+Sections use it to press Generate the way the window does (the prompt model's settings, then
+GenerationController.generate) and to note, on the GUI thread, when previews and the result reach the canvas. It adds no work to the app's
 own path beyond one timestamp per event.
 """
 
@@ -51,7 +51,8 @@ class AppDriver(QObject):
         self._loop: QEventLoop | None = None
         self._until = None
         self.atelier = Atelier(paths=AppPaths.default(), model=str(model))
-        self.atelier.worker.message.connect(self._on_message)
+        self.atelier.client.status.connect(self._on_message)  # "model loaded": a status of no job
+        self.atelier.controller.error.connect(self._on_error)
         self.atelier.controller.image_ready.connect(self._on_result)
         self.atelier.controller.idle_changed.connect(self._on_idle)
         canvas = self.atelier.window.canvas
@@ -93,14 +94,17 @@ class AppDriver(QObject):
 
     @Slot(object)
     def _on_message(self, message) -> None:
-        from desktop.core.messages import Failed, Started, Status
+        from desktop.core.messages import Started, Status
 
         if isinstance(message, Started) and self.run is not None and not self.run.started:
             self.run.started = time.perf_counter()
         if isinstance(message, Status) and message.model and self.ready_at is None:
             self.ready_at = time.perf_counter()
-        elif isinstance(message, Failed):
-            self.failure = message.message
+        self._check()
+
+    @Slot(str)
+    def _on_error(self, text: str) -> None:
+        self.failure = text
         self._check()
 
     @Slot(object)
@@ -122,8 +126,12 @@ class AppDriver(QObject):
 
     def generate(self, params, timeout_s: float = 900) -> RunTimes:
         """Press Generate with these params and wait until the job is over; returns the GUI-side times."""
+        self.atelier.prompt.set_params(params)
+        self.atelier.prompt.seed_locked = True  # exactly these params, seed included
         self.run = RunTimes(pressed=time.perf_counter())
-        self.atelier.controller.generate(params)
+        handle = self.atelier.controller.generate()
+        if handle is not None:
+            handle.message.connect(self._on_message)  # its Started, on the GUI thread
         self.wait(lambda: self.run.done > 0, timeout_s)
         run, self.run = self.run, None
         return run

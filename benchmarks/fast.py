@@ -63,7 +63,7 @@ def child(model: str, loras: list[str], taesd: str, size: int, repeats: int, pla
     said = Said()
     driver.atelier.worker.message.connect(said.on_message)
     params = GenerationParams(prompt=PROMPT, width=size, height=size, seed=1, fast_mode=True, **PLAIN)
-    entries = driver.atelier.window.prompt_panel.addon_entries()
+    entries = driver.atelier.prompt.addons
     out: dict = {"first_s": driver.generate(params).wall_s}  # the layouts converted once, the LoRA fused
     out["fast_s"] = [driver.generate(params).wall_s for _ in range(repeats)]
     out["said"] = said.lines[-1]

@@ -121,7 +121,7 @@ def child(model: str, size: int, steps: int, repeats: int, step_512: float) -> d
     engine_box = driver.atelier.worker.resources["image_engine"]
     engine_preview, gui_preview = preview_costs(driver, engine_box.loaded.family, 512)
     step_512 = step_512 or in_thread(lambda: unet_step_512(pipe))
-    entry = driver.atelier.window.prompt_panel.selected_model()
+    entry = driver.atelier.prompt.selected_model
 
     def app_load() -> float:
         engine_box.unload()  # the lane is idle: nothing else touches the engine now

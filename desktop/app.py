@@ -10,9 +10,13 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.core.models import discover_models, resolve_model
+from desktop.core.models import IMAGE_KINDS, LORA, TAESD, VAE, discover_models, resolve_model
+from desktop.core.params import SCHEDULERS, nearest_valid_side
 from desktop.core.paths import AppPaths, hf_cache_dir
 from desktop.core.settings import Settings
+
+
+ADDON_KINDS = (LORA, VAE, TAESD)
 
 
 class Atelier:
@@ -21,16 +25,22 @@ class Atelier:
     def __init__(self, paths: AppPaths | None = None, model: str | None = None) -> None:
         from PySide6.QtCore import QTimer
 
+        from desktop.core.prompt_model import PromptModel
         from desktop.ui.generation_controller import GenerationController
         from desktop.ui.main_window import MainWindow
         from desktop.ui.status_bar import StatusBridge
+        from desktop.worker.client import LocalClient
+        from desktop.core.messages import UpscaleJob
+        from desktop.worker.download_worker import ImportModelJob, run_import
+        from desktop.worker.upscale_jobs import run_upscale
         from desktop.worker.image_jobs import image_handlers
         from desktop.worker.lane import Worker
 
         self.paths = (paths or AppPaths.default()).ensure()
         self.settings_path = self.paths.config_dir / "settings.json"
         self.settings = Settings.load(self.settings_path)
-        self.window = MainWindow()
+        self.prompt = PromptModel()  # every generation parameter; the prompt panel is one view of it
+        self.window = MainWindow(self.prompt)
         from PySide6.QtWidgets import QApplication
 
         from desktop.ui.theme import Theme, install_theme_menu  # dark unless the desktop (or View > Theme) says light
@@ -41,36 +51,42 @@ class Atelier:
         from desktop.ui.canvas.workspace import CanvasWorkspace  # layers, history, tools, files, autosave
 
         self.workspace = CanvasWorkspace(self.window, self.settings, self.settings_path, recovery_folder(self.paths.data_dir))
-        from desktop.commands.chat import DATABASE_NAME  # the history `main.py chat` writes too
-        from desktop.core.chat_store import ChatStore
+        from desktop.core.chat_store import DATABASE_NAME, ChatStore  # the history `main.py chat` writes too
         from desktop.worker.chat_jobs import model_lane_handlers
 
         self.chat_store = ChatStore(self.paths.data_dir / DATABASE_NAME)  # a corrupt file is set aside, with a notice
-        self.worker = Worker(model_lane_handlers(image_handlers(self.outputs_dir), self.chat_store))
-        self.controller = GenerationController(self.worker, self.window.prompt_panel, self.window.canvas,
+        handlers = model_lane_handlers(image_handlers(self.outputs_dir), self.chat_store)
+        handlers[ImportModelJob] = run_import  # imports test-load a checkpoint: model memory, so the model lane
+        handlers[UpscaleJob] = run_upscale  # upscalers and the tiled refine are models too
+        self.worker = Worker(handlers)  # the lane itself: only its resources are read here; features get the client
+        self.client = LocalClient(self.worker, self.window)
+        self.controller = GenerationController(self.client, self.prompt, self.window.prompt_panel, self.window.canvas,
                                                self.workspace.documents)
         self.controller.status.connect(self.window.show_status)
         self.controller.error.connect(self.window.show_error)
         self.status_bridge = StatusBridge(self.window)
-        self.worker.message.connect(self.status_bridge.on_message)
-        self.worker.message.connect(self.window.prompt_panel.fast_mode.on_message)  # what Fast mode chose
+        self.client.status.connect(self.status_bridge.on_message)
+        # what Fast mode chose for a job (its handle's FastModeChosen) and the device it runs on (a status)
+        self.controller.job_message.connect(self.window.prompt_panel.fast_mode.on_message)
+        self.client.status.connect(self.window.prompt_panel.fast_mode.on_message)
         self.controller.finished.connect(self.status_bridge.on_generation_done)
         from desktop.ui.gallery_controller import GalleryController
 
-        self.gallery = GalleryController(self.window, self.controller, self.paths, self.outputs_dir(),
+        self.gallery = GalleryController(self.window, self.controller, self.prompt, self.paths, self.outputs_dir(),
                                          self.workspace.documents)
         from desktop.ui.chat.chat_feature import ChatFeature  # chat dock (right), its canvas actions, Enhance
 
-        self.chat = ChatFeature(self.window, self.worker, self.chat_store, self.settings)
+        self.chat = ChatFeature(self.window, self.client, self.chat_store, self.prompt, self.controller.request,
+                                self.settings)
         self._restore_panel()
         self.extra_model: str | None = model
         from desktop.ui.models_feature import ModelsFeature  # Models window, model-file drops, imports, downloads
 
-        self.models = ModelsFeature(self.window, self.worker, self.settings, self.settings_path, self.paths.config_dir,
+        self.models = ModelsFeature(self.window, self.client, self.settings, self.settings_path, self.paths.config_dir,
                                     self.models_dir, self.refresh_models)
         from desktop.ui.upscale_feature import UpscaleFeature  # Image > Upscale… on the model lane
 
-        self.upscale = UpscaleFeature(self.window, self.worker, self.workspace.documents, self.model_folders,
+        self.upscale = UpscaleFeature(self.window, self.client, self.workspace.documents, self.model_folders,
                                       self.paths.cache_dir, self.paths.config_dir)
         self.open_models_window = self.models.show_downloads  # the welcome's "Download a starter model"
         from desktop.ui.welcome_actions import install_welcome  # first-run welcome over the empty canvas
@@ -85,7 +101,7 @@ class Atelier:
         self.window.add_action("&File", "&Rescan Models", lambda: self.refresh_models())
         self.window.menus["&File"].addSeparator()
         self.window.add_action("&File", "&Quit", self.window.close, "Ctrl+Q")
-        self.window.prompt_panel.model.currentIndexChanged.connect(self._on_model_chosen)
+        self.prompt.changed.connect(self._on_prompt_changed)
         from desktop.ui.settings_menu import install_settings_menu
 
         self.settings_actions = install_settings_menu(self.window, self.settings,
@@ -95,7 +111,7 @@ class Atelier:
 
         self.connections = Connections(self.window, self.settings, lambda: self.settings.save(self.settings_path),
                                        self.refresh_models, self.chat, self.chat_store,
-                                       getattr(self, "client", self.worker))  # the local EngineClient, once there is one
+                                       self.client)  # the local EngineClient
         if self.settings.chat_engine == "server":
             self.connections.apply()  # the server's lane starts; nothing is sent until a chat is
         from desktop.ui.image_engine import install_image_engine  # Settings > Image Engine…: this computer or ComfyUI
@@ -156,12 +172,13 @@ class Atelier:
                 select = select or entry.path
             except LookupError as error:
                 self.window.show_error(str(error))
-        image_entries = [e for e in entries if e.kind in ("checkpoint", "checkpoint file")]
+        image_entries = [e for e in entries if e.kind in IMAGE_KINDS]
         if getattr(self, "image_engine", None) is not None and self.image_engine.server_client is not None:
             image_entries = self.image_engine.server_models  # the panel lists the server's checkpoints
             select = self.settings.comfyui_checkpoint
-        self.window.prompt_panel.set_models(image_entries, str(self.models_dir()), select)
-        self.window.prompt_panel.set_addons(entries)  # LoRAs, VAEs and TAESDs beside the model
+        self.prompt.set_models(image_entries, select)
+        self.window.prompt_panel.set_models_folder(str(self.models_dir()))  # named in the hint when there is none
+        self.prompt.addons = tuple(e for e in entries if e.kind in ADDON_KINDS)  # LoRAs, VAEs, TAESDs beside it
         from desktop.core.upscalers import upscaler_names
 
         self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
@@ -176,61 +193,41 @@ class Atelier:
         """The welcome shows while there is no image model, unless a picture is open (it would cover it)."""
         self.welcome.setVisible(not self.has_image_model and self.workspace.documents.document is None)
 
-    def _on_model_chosen(self, _index: int) -> None:
-        entry = self.window.prompt_panel.selected_model()
-        if entry is not None and self.worker_started:
+    def _on_prompt_changed(self, name: str, entry) -> None:
+        if name != "selected_model" or entry is None:
+            return
+        if self.worker_started:
             self.preload(entry)
-        if entry is not None and self.image_engine.server_client is not None:
+        if self.image_engine.server_client is not None:
             self.settings.comfyui_checkpoint = entry.path
 
     worker_started = False
 
     def start_worker(self) -> None:
-        self.worker.start()
+        self.client.start()
         self.worker_started = True
         self.image_engine.start()  # reconnects only to a server the user chose
-        entry = self.window.prompt_panel.selected_model()
+        entry = self.prompt.selected_model
         if entry is not None:
             self.preload(entry)
 
-    def preload(self, entry) -> None:
-        from desktop.core.messages import LoadModelJob
-
+    def preload(self, entry):
+        """Warm the model on the lane; the prompt panel shows it loading (the memory plan is for its size)."""
         if self.image_engine.server_client is not None:
-            return  # the server loads its own models
-        panel = self.window.prompt_panel  # the memory plan is made for the size the panel will ask for
-        self.worker.submit(LoadModelJob(entry.path, entry.family, width=panel.width_box.value(),
-                                        height=panel.height_box.value()))
+            return None  # the server loads its own models
+        return self.controller.preload(entry)
 
     # ------------------------------------------------------------------ settings
     def _restore_panel(self) -> None:
-        panel, s = self.window.prompt_panel, self.settings
-        panel.width_box.setValue(s.width)
-        panel.height_box.setValue(s.height)
-        panel.steps.setValue(s.steps)
-        panel.guidance.setValue(s.guidance)
-        panel.scheduler.setCurrentText(s.scheduler)
-        panel.negative.setPlainText(s.negative_prompt)
-        panel.lock.setChecked(s.seed_locked)
-        panel.fast_mode.check.setChecked(s.fast_mode)
-        if s.seed_locked:
-            panel.seed.setText(str(s.seed))
-        else:
-            panel._on_dice()
+        s = self.settings
+        self.prompt.load_from(s)
+        self.prompt.update(width=nearest_valid_side(s.width), height=nearest_valid_side(s.height),
+                           scheduler=s.scheduler if s.scheduler in SCHEDULERS else "Euler a")
 
     def save_settings(self) -> None:
-        panel, s = self.window.prompt_panel, self.settings
-        s.width, s.height = panel.width_box.value(), panel.height_box.value()
-        s.steps, s.guidance = panel.steps.value(), panel.guidance.value()
-        s.scheduler = panel.scheduler.currentText()
-        s.negative_prompt = panel.negative.toPlainText()
-        s.seed_locked = panel.lock.isChecked()
-        s.fast_mode = panel.fast_mode.on
-        try:
-            s.seed = int(panel.seed.text())
-        except ValueError:
-            pass
-        entry = panel.selected_model()
+        s = self.settings
+        self.prompt.store_into(s)
+        entry = self.prompt.selected_model
         if entry is not None:
             s.last_model = entry.name
         s.save(self.settings_path)
@@ -238,7 +235,7 @@ class Atelier:
     def shutdown(self) -> None:
         if not self._stopped:
             self._stopped = True
-            self.worker.stop()
+            self.client.stop()
             self.connections.shutdown()  # a server reply in flight ends "stopped", saved before the store closes
             self.image_engine.shutdown()
             self.models.shutdown()  # the network lane: a download in flight keeps what it fetched
@@ -275,8 +272,3 @@ def run_app(model: str | None = None) -> int:
     app.aboutToQuit.connect(atelier.shutdown)
     return app.exec()
 
-
-def main() -> int:
-    from desktop.cli import dispatch
-
-    return dispatch(sys.argv[1:])

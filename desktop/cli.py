@@ -66,3 +66,8 @@ def _discard_stdout() -> None:
         os.close(devnull)
     except (OSError, ValueError):
         pass
+
+
+def main() -> int:
+    """The `atelier` command (pyproject's [project.scripts])."""
+    return dispatch(sys.argv[1:])

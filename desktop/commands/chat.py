@@ -13,7 +13,6 @@ from pathlib import Path
 NAME = "chat"
 HELP = ("send one message to a local chat model (or one on an OpenAI-compatible server with --server) and "
         "stream the reply (saved in the chat history)")
-DATABASE_NAME = "chat.sqlite3"
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -64,7 +63,8 @@ def _resolve_model(ref: str, paths):
 
 
 def run(args: argparse.Namespace) -> int:
-    from desktop.core.chat_store import DEFAULT_SAMPLING, ChatStore, ChatStoreError, check_sampling, suggest_title
+    from desktop.core.chat_store import (DATABASE_NAME, DEFAULT_SAMPLING, ChatStore, ChatStoreError, check_sampling,
+                                         suggest_title)
     from desktop.core.paths import AppPaths
 
     if hasattr(sys.stdout, "reconfigure"):

@@ -10,40 +10,11 @@ from __future__ import annotations
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from desktop.core.messages import Cancelled, Done, Failed, GenerateJob, ImageResult, RgbImage, next_job_id
+from desktop.core.messages import ChatEnded, ChatJob, Done, GenerateJob, ImageResult, RgbImage
 
 WAIT_S = 120.0  # a slow disk and a cold start of torch take a while; a hang must still end
-
-
-@dataclass(frozen=True)
-class ChatReplyJob:
-    """Load a chat model on the lane and reply once (the self-test's own job type)."""
-
-    model_path: str
-    prompt: str
-    job_id: int = field(default_factory=next_job_id)
-
-
-@dataclass(frozen=True)
-class ChatReplyText:
-    job_id: int
-    text: str
-    tokens: int
-
-
-def run_chat_reply(context) -> None:
-    from desktop.engine.chat import ChatEngine
-
-    job: ChatReplyJob = context.job
-    engine = ChatEngine.load(job.model_path, device="cpu")
-    stream = engine.stream([{"role": "user", "content": job.prompt}], temperature=0, max_new_tokens=8,
-                           cancel=context.cancel)
-    text = "".join(stream)
-    context.emit(ChatReplyText(job.job_id, text, stream.tokens))
-    engine.unload()
 
 
 def _quiet_offscreen_notes(kind, context, message: str) -> None:
@@ -103,8 +74,6 @@ class AppSession:
     """One Atelier window and worker in a scratch home, driven the way a user drives it."""
 
     def __init__(self, home: Path) -> None:
-        from PySide6.QtCore import QObject, Slot
-
         from desktop.app import Atelier
         from desktop.core.paths import AppPaths
         from desktop.core.settings import Settings
@@ -114,18 +83,6 @@ class AppSession:
         Settings(width=64, height=64, steps=2, seed=7, seed_locked=True).save(self.paths.config_dir / "settings.json")
         self.atelier = Atelier(paths=self.paths)
         self.atelier.window.show()
-        self.messages: list = []
-
-        class Collector(QObject):
-            """Receives the lane's messages on the GUI thread."""
-
-            @Slot(object)
-            def on_message(inner, message) -> None:  # noqa: N805 - inner is the collector
-                self.messages.append(message)
-
-        self.collector = Collector()
-        self.atelier.worker.message.connect(self.collector.on_message)
-        self.atelier.worker.add_handler(ChatReplyJob, run_chat_reply)
 
     def welcome_on_first_run(self) -> str:
         welcome = getattr(self.atelier, "welcome", None)
@@ -141,16 +98,16 @@ class AppSession:
         target = self.paths.models_dir / model.name
         shutil.copytree(model, target)
         self.atelier.refresh_models(select=str(target))
-        panel, controller = self.atelier.window.prompt_panel, self.atelier.controller
+        prompt, controller = self.atelier.prompt, self.atelier.controller
         errors: list[str] = []
         controller.error.connect(errors.append)
-        if panel.selected_model() is None:
+        if prompt.selected_model is None:
             raise LookupError(f"the model copied into {self.paths.models_dir} was not listed")
         welcome = getattr(self.atelier, "welcome", None)
         if welcome is not None and welcome.isVisible():
             raise AssertionError("the welcome panel stayed up after a model was added")
-        panel.prompt.setPlainText("a lighthouse in a storm")
-        panel.request_generate()
+        prompt.prompt = "a lighthouse in a storm"
+        self.atelier.window.prompt_panel.generate_button.click()
         wait_until(lambda: controller.results or errors, "the first generation")
         if errors:
             raise RuntimeError(errors[0])
@@ -165,14 +122,13 @@ class AppSession:
         return f"64x64 on the canvas, saved {Path(result.path).name}"
 
     def run_job(self, job) -> list:
-        """Submit a job on the lane and wait for its end; its messages, or the failure it reported."""
-        self.atelier.worker.submit(job)
-        mine = lambda: [m for m in self.messages if getattr(m, "job_id", None) == job.job_id]  # noqa: E731
-        wait_until(lambda: any(isinstance(m, (Done, Failed, Cancelled)) for m in mine()), type(job).__name__)
-        ended = mine()[-1]
-        if not isinstance(ended, Done):
-            raise RuntimeError(getattr(ended, "message", None) or getattr(ended, "reason", "did not finish"))
-        return mine()
+        """Submit a job to the app's engine client and wait for its end; its messages, or the failure it reported."""
+        handle = self.atelier.client.submit(job)
+        wait_until(lambda: handle.done, type(job).__name__)
+        if not isinstance(handle.terminal, Done):
+            raise RuntimeError(getattr(handle.terminal, "message", None) or getattr(handle.terminal, "reason", "")
+                               or "did not finish")
+        return list(handle.received)
 
     def generate(self, model: Path, family: str, mode: str = "txt2img") -> str:
         from desktop.core.params import GenerationParams
@@ -188,25 +144,18 @@ class AppSession:
         return f"{family} {mode}: 64x64"
 
     def chat_reply(self, model: Path) -> str:
-        """Through the app's own chat job and store when the lane has them, else through the ChatEngine."""
-        from desktop.core import messages
-
-        store, chat_job = getattr(self.atelier, "chat_store", None), getattr(messages, "ChatJob", None)
-        if store is not None and chat_job is not None:
-            conversation = store.create_conversation("Atelier self-test", max_new_tokens=8)
-            store.add_message(conversation.id, "user", "Say hello.")
-            job = chat_job(conversation.id, str(model), seed=0, use_tools=False)
-            ended = [m for m in self.run_job(job) if isinstance(m, messages.ChatEnded)]
-            if not ended or ended[0].tokens < 1:
-                raise AssertionError("the chat job produced no tokens")
-            saved = store.message(ended[0].message_id)
-            if saved.role != "assistant" or saved.status != "complete":
-                raise AssertionError(f"the reply was saved as {saved.role}/{saved.status}")
-            return f"{ended[0].tokens} tokens through the chat job, reply saved"
-        replies = [m for m in self.run_job(ChatReplyJob(str(model), "Say hello.")) if isinstance(m, ChatReplyText)]
-        if not replies or replies[0].tokens < 1:
-            raise AssertionError("the chat model produced no tokens")
-        return f"{replies[0].tokens} tokens through the lane"
+        """Through the app's own chat job and store: the reply streams and is saved."""
+        store = self.atelier.chat_store
+        conversation = store.create_conversation("Atelier self-test", max_new_tokens=8)
+        store.add_message(conversation.id, "user", "Say hello.")
+        job = ChatJob(conversation.id, str(model), seed=0, use_tools=False)
+        ended = [m for m in self.run_job(job) if isinstance(m, ChatEnded)]
+        if not ended or ended[0].tokens < 1:
+            raise AssertionError("the chat job produced no tokens")
+        saved = store.message(ended[0].message_id)
+        if saved.role != "assistant" or saved.status != "complete":
+            raise AssertionError(f"the reply was saved as {saved.role}/{saved.status}")
+        return f"{ended[0].tokens} tokens through the chat job, reply saved"
 
     def close(self) -> None:
         self.atelier.shutdown()

@@ -18,8 +18,9 @@ from PIL import Image
 
 from desktop.core.compositing import fill_transparent, inpaint_alpha, outpaint_alpha, rgba_to_rgb
 from desktop.core.document import Document, EditError
-from desktop.core.edits import AddGeneratedLayer
+from desktop.core.edits import AddGeneratedLayer, ResizeCanvas
 from desktop.core.geometry import Rect
+from desktop.core.history import Command
 from desktop.core.params import MODES
 
 DEFAULT_FEATHER = 8.0  # pixels over which a repainted area fades into the old one
@@ -74,27 +75,91 @@ def canvas_inputs(document: Document, mode: str) -> CanvasInputs:
     return CanvasInputs(mode, rect, fill_transparent(visible), 255 - visible[..., 3])
 
 
-def result_pixels(inputs: CanvasInputs, generated: np.ndarray, feather: float = DEFAULT_FEATHER) -> np.ndarray:
-    """The RGBA pixels of the layer a result becomes, sized to `inputs.rect`.
+def result_alpha(mode: str, mask: np.ndarray | None, shape: tuple[int, int],
+                 feather: float = DEFAULT_FEATHER) -> np.ndarray:
+    """How much of a result shows over the old picture, pixel by pixel: the area that changes.
 
-    Inpaint: alpha is the feathered mask, so over the old layers every unmasked pixel stays exact.
-    Outpaint: opaque over the empty area, fading outward into the old image.
+    Inpaint: the feathered mask, so every unmasked pixel stays exact. Outpaint: opaque over the empty
+    area, fading outward into the old image. Other modes: all of it.
     """
+    if mode == "inpaint" and mask is not None:
+        return inpaint_alpha(mask, feather)
+    if mode == "outpaint" and mask is not None:
+        return outpaint_alpha(mask, feather)
+    return np.full(shape, 255, np.uint8)
+
+
+def _resized(pixels: np.ndarray, width: int, height: int, method=Image.LANCZOS) -> np.ndarray:
+    if pixels.shape[:2] == (height, width):
+        return pixels
+    return np.asarray(Image.fromarray(pixels).resize((width, height), method))
+
+
+def result_pixels(inputs: CanvasInputs, generated: np.ndarray, feather: float = DEFAULT_FEATHER) -> np.ndarray:
+    """The RGBA pixels of the layer a result becomes, sized to `inputs.rect` (alpha: `result_alpha`)."""
     rgb = np.asarray(generated, dtype=np.uint8)
     if rgb.ndim != 3 or rgb.shape[2] not in (3, 4):
         raise EditError(f"a generated image must be H x W x 3, got shape {rgb.shape}")
     rect = inputs.rect
-    if rgb.shape[:2] != (rect.height, rect.width):  # the engine works in multiples of 8: fit it back
-        rgb = np.asarray(Image.fromarray(rgb[..., :3]).resize((rect.width, rect.height), Image.LANCZOS))
+    rgb = _resized(np.ascontiguousarray(rgb[..., :3]), rect.width, rect.height)  # the engine works in multiples of 8
     pixels = np.empty((rect.height, rect.width, 4), np.uint8)
-    pixels[..., :3] = rgb[..., :3]
-    if inputs.mode == "inpaint":
-        pixels[..., 3] = inpaint_alpha(inputs.mask, feather)
-    elif inputs.mode == "outpaint":
-        pixels[..., 3] = outpaint_alpha(inputs.mask, feather)
-    else:
-        pixels[..., 3] = 255
+    pixels[..., :3] = rgb
+    pixels[..., 3] = result_alpha(inputs.mode, inputs.mask, (rect.height, rect.width), feather)
     return pixels
+
+
+def composite_result(mode: str, source: np.ndarray | None, mask: np.ndarray | None, generated: np.ndarray,
+                     feather: float = DEFAULT_FEATHER) -> np.ndarray:
+    """The picture a person sees of a result (what outputs and the gallery keep), at the generated size.
+
+    Inpaint and outpaint: the generated pixels through `result_alpha` over the source the job read, so
+    nothing outside the repainted area differs from the canvas; other modes: the generated pixels.
+    """
+    if mode not in ("inpaint", "outpaint") or source is None or mask is None:
+        return generated
+    height, width = generated.shape[:2]
+    alpha = result_alpha(mode, mask, mask.shape, feather)
+    weight = _resized(alpha, width, height, Image.BILINEAR)[..., None].astype(np.float32) / 255.0
+    under = _resized(np.ascontiguousarray(source[..., :3]), width, height).astype(np.float32)
+    mixed = generated[..., :3].astype(np.float32) * weight + under * (1.0 - weight)
+    return np.rint(mixed).astype(np.uint8)
+
+
+def preview_pixels(inputs: CanvasInputs, preview: np.ndarray, alpha: np.ndarray | None = None) -> np.ndarray:
+    """A live preview as RGBA over `inputs.rect`, transparent outside the area the result will change.
+
+    `alpha` is `result_alpha` for these inputs (pass it to skip recomputing it at every step).
+    """
+    rect = inputs.rect
+    pixels = np.empty((rect.height, rect.width, 4), np.uint8)
+    pixels[..., :3] = _resized(np.ascontiguousarray(preview[..., :3]), rect.width, rect.height, Image.BILINEAR)
+    pixels[..., 3] = result_alpha(inputs.mode, inputs.mask, (rect.height, rect.width)) if alpha is None else alpha
+    return pixels
+
+
+class AddGrowingCanvas(Command):
+    """A result larger than the canvas (text to image at a size of one's own): the canvas grows to hold it,
+    and both undo as one step."""
+
+    def __init__(self, resize: ResizeCanvas, add: AddGeneratedLayer) -> None:
+        self.resize, self.add = resize, add
+        self.label = add.label
+
+    def do(self, document: Document) -> None:
+        self.resize.do(document)
+        try:
+            self.add.do(document)
+        except Exception:
+            self.resize.undo(document)
+            raise
+
+    def undo(self, document: Document) -> None:
+        self.add.undo(document)
+        self.resize.undo(document)
+
+    @property
+    def nbytes(self) -> int:
+        return self.resize.nbytes + self.add.nbytes
 
 
 def add_result(
@@ -108,5 +173,9 @@ def add_result(
     """Put one generated image on the canvas as a new layer named after its prompt (undoable)."""
     pixels = result_pixels(inputs, generated, feather)
     command = AddGeneratedLayer(pixels, prompt, inputs.rect.x, inputs.rect.y, parameters)
-    document.history.do(command)
+    if not document.rect.contains(inputs.rect):
+        width, height = max(document.width, inputs.rect.right), max(document.height, inputs.rect.bottom)
+        document.history.do(AddGrowingCanvas(ResizeCanvas(width, height, label="Grow canvas"), command))
+    else:
+        document.history.do(command)
     return command

@@ -19,6 +19,7 @@ from desktop.core.chat_database import open_database
 ROLES = ("user", "assistant", "system", "tool")
 STATUSES = ("complete", "streaming", "stopped", "error")
 DEFAULT_TITLE = "New chat"
+DATABASE_NAME = "chat.sqlite3"  # in the data folder: the window and `main.py chat` share one history
 DEFAULT_SAMPLING = {"temperature": 0.7, "top_p": 0.9, "max_new_tokens": 512}  # a new conversation's settings
 
 

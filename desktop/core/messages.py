@@ -248,3 +248,11 @@ class UpscaleResult:
     scale: int
     tiles: int
     seconds: float
+
+
+@dataclass(frozen=True)
+class Loading:
+    """A job waits for a model to load before its first step (the panel says so, with Cancel enabled)."""
+
+    job_id: int
+    text: str

@@ -1,7 +1,8 @@
 """The chat dock: pick a local chat model, keep conversations, and read replies as they stream in.
 
-History lives in the ChatStore (SQLite) the worker writes replies into as they stream; this panel
-shows it, sends ChatJobs on the shared model lane, and turns Token messages into text on screen.
+History lives in the ChatStore (SQLite) that the lane writes replies into as they stream (the one place a
+reply is saved: engine/chat_reply.py); this panel shows it, submits ChatJobs to the engine client, and
+turns the Token messages of each job's handle into text on screen.
 What a reply asks of the canvas (Use as prompt, approved tool calls, /imagine) leaves through
 signals; AssistantActions carries it out on the prompt panel.
 """
@@ -23,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.core.chat_store import DEFAULT_TITLE, ChatStoreError, suggest_title
-from desktop.core.messages import Cancelled, ChatEnded, ChatJob, ChatStarted, Done, Failed, Started, Token
+from desktop.core.messages import Cancelled, ChatEnded, ChatJob, ChatStarted, Done, Failed, Loading, Started, Token
 from desktop.core.models import ModelEntry
 from desktop.core.tool_calls import ToolCall, tool_calls
 from desktop.ui import file_dialog
@@ -59,12 +60,12 @@ class ChatPanel(QWidget):
     imagine_requested = Signal(str)
     model_changed = Signal(object)  # ModelEntry | None
 
-    def __init__(self, store, worker, settings=None, parent: QWidget | None = None) -> None:
+    def __init__(self, store, client, settings=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("chat-panel")
-        self.store, self.worker, self.settings = store, worker, settings
+        self.store, self.client, self.settings = store, client, settings
         self.conversation_id: int | None = None
-        self.job_id: int | None = None  # the chat job queued or running, if any
+        self.handle = None  # the JobHandle of the chat job queued or running, if any
         self.job_conversation: int | None = None
         self.decisions: dict[int, dict[int, str]] = {}  # message id -> call index -> decision (this session)
         self._build()
@@ -81,7 +82,6 @@ class ChatPanel(QWidget):
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(self.stop)
         self.regenerate_button.clicked.connect(self.regenerate)
-        worker.message.connect(self._on_message)  # a GUI-thread QObject's method: runs on the GUI thread
         if settings is not None:
             self.conversation_settings.auto_approve.setChecked(settings.auto_approve_tools)
         self.store_notice.setText(breakable(store.notice))
@@ -277,8 +277,8 @@ class ChatPanel(QWidget):
         if confirm and QMessageBox.question(self, "Delete conversation", f"Delete “{title}” and all its messages?") \
                 != QMessageBox.StandardButton.Yes:
             return
-        if self.job_conversation == conversation_id and self.job_id is not None:
-            self.worker.cancel(self.job_id)
+        if self.job_conversation == conversation_id and self.handle is not None:
+            self.handle.cancel()
             self.job_conversation = None  # its reply has nowhere to go now: its end is not reported
         self.store.delete_conversation(conversation_id)
         if self.conversation_id == conversation_id:
@@ -331,7 +331,11 @@ class ChatPanel(QWidget):
     # ------------------------------------------------------------------ sending
     @property
     def busy(self) -> bool:
-        return self.job_id is not None
+        return self.handle is not None
+
+    @property
+    def job_id(self) -> int | None:
+        return self.handle.job_id if self.handle is not None else None
 
     def show_notice(self, text: str) -> None:
         self.notice.setText(breakable(text))
@@ -382,18 +386,20 @@ class ChatPanel(QWidget):
         entry = self.selected_model()
         use_tools = self.conversation_settings.use_tools.isChecked()
         job = ChatJob(self.conversation_id, entry.path, use_tools=use_tools)
-        self.job_id, self.job_conversation = job.job_id, self.conversation_id
         self.show_notice("")
+        ahead = self.client.running_job is not None or self.client.pending > 0
+        self.handle = self.client.submit(job)
+        self.handle.message.connect(self._on_message)
+        self.job_conversation = self.conversation_id
         self._set_busy(True)
-        self.worker.submit(job)
-        if self.worker.running_job is not None or self.worker.pending > 1:
+        if ahead:
             self.show_notice("Waiting for the model lane (an image or another job is running)…")
         return job.job_id
 
     @Slot()
     def stop(self) -> None:
-        if self.job_id is not None:
-            self.worker.cancel(self.job_id)
+        if self.handle is not None:
+            self.handle.cancel()
 
     @Slot()
     def regenerate(self) -> int | None:
@@ -452,14 +458,16 @@ class ChatPanel(QWidget):
             widget.set_decision(index, "auto-approved")
             self.tool_approved.emit(call)
 
-    # ------------------------------------------------------------------ worker messages
+    # ------------------------------------------------------------------ what the chat job's handle reports
     @Slot(object)
     def _on_message(self, message) -> None:
-        if getattr(message, "job_id", None) != self.job_id or self.job_id is None:
-            return
+        if self.handle is None or getattr(message, "job_id", None) != self.handle.job_id:
+            return  # a handle of an earlier job (nothing comes after its end, but be sure)
         shown = self.job_conversation is not None and self.job_conversation == self.conversation_id
         if isinstance(message, Started):
             self.show_notice("")
+        elif isinstance(message, Loading):
+            self.show_notice(message.text)
         elif isinstance(message, ChatStarted):
             self.show_notice(" ".join(t for t in (message.notice, message.warning) if t))
             if shown:
@@ -477,6 +485,6 @@ class ChatPanel(QWidget):
         elif isinstance(message, (Done, Cancelled, Failed)):
             if isinstance(message, Failed) and self.job_conversation is not None:
                 self.show_notice(f"The reply failed: {message.message}")
-            self.job_id = self.job_conversation = None
+            self.handle = self.job_conversation = None
             self._set_busy(False)
             self.refresh_list()

@@ -46,24 +46,25 @@ class FastModeSwitch(QWidget):
         return self.check.isChecked()
 
     def _on_toggled(self, on: bool) -> None:
-        self.refresh()
-        self.toggled.emit(on)
+        self.toggled.emit(on)  # the prompt model holds the choice (bound in the panel); it refreshes the line
 
     def refresh(self) -> None:
         """Say what Fast mode would choose now for the selected model (or that it is off)."""
         if not self.on:
             self.line.setText(OFF_TEXT)
             return
-        entry = self.panel.selected_model()
+        model = self.panel.model
+        entry = model.selected_model
         if entry is None:
             self.line.setText("On: choose a model to see its recipe")
             return
-        choice = choose(GenerationParams(fast_mode=True, steps=self.panel.steps.value()), entry.path, entry.family,
-                        self.panel.addon_entries(), self.device)
+        choice = choose(GenerationParams(fast_mode=True, steps=model.steps), entry.path, entry.family, model.addons,
+                        self.device)
         self.line.setText(choice.sentence.removeprefix("Fast mode: "))
 
     @Slot(object)
     def on_message(self, message) -> None:
+        """A generation job's messages (GenerationController.job_message) and the client's status."""
         if isinstance(message, FastModeChosen):
             self.line.setText(message.text.removeprefix("Fast mode: "))  # what the lane chose: the last word
         elif isinstance(message, Status) and message.device:

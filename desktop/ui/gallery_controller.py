@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, Qt, Slot
 
 from desktop.core.gallery_index import GalleryIndex
-from desktop.core.models import ModelEntry
+from desktop.core.messages import ImageResult
 from desktop.core.reproduction import compare_pixels
 from desktop.core.thumbnails import ThumbnailCache
 from desktop.ui.gallery_dock import GalleryDock
@@ -14,15 +14,16 @@ from desktop.ui.gallery_dock import GalleryDock
 class GalleryController(QObject):
     """Owns the gallery dock; adds each saved image, restores settings, checks reproductions."""
 
-    def __init__(self, window, controller, paths, outputs_dir, documents=None, parent: QObject | None = None) -> None:
+    def __init__(self, window, controller, prompt, paths, outputs_dir, documents=None,
+                 parent: QObject | None = None) -> None:
         super().__init__(parent or window)
         self.window = window
         self.controller = controller
+        self.prompt = prompt  # the PromptModel that Reuse settings restores
         self.index = GalleryIndex(paths.data_dir / "gallery.db", outputs_dir)
         self.dock = GalleryDock(self.index, ThumbnailCache(paths.cache_dir / "thumbnails"), window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
         window.add_panel(self.dock)
-        self.reproducing: dict[int, str] = {}  # job id -> saved image it should match
         controller.image_ready.connect(self._on_image_ready)
         self.dock.reuse_settings.connect(self._on_reuse_settings)
         self.dock.reproduce.connect(self._on_reproduce)
@@ -33,13 +34,17 @@ class GalleryController(QObject):
 
     @Slot(object)
     def _on_reuse_settings(self, params) -> None:
-        self.window.prompt_panel.set_params(params)
-        self.window.prompt_panel.lock.setChecked(True)  # reuse means this exact seed
-        self.window.show_status("Settings restored from the gallery")
+        found = self.prompt.set_params(params)
+        self.prompt.seed_locked = True  # reuse means this exact seed
+        if found:
+            self.window.show_status("Settings restored from the gallery")
+        else:
+            self.window.show_error(f"Settings restored, but the model {params.model!r} is not installed here: "
+                                   f"{self.prompt.model or 'no model'} is still selected")
 
     @Slot(object, str)
-    def _on_reproduce(self, params, path: str) -> None:
-        entry = entry_for(self.window.prompt_panel, params.model)
+    def _on_reproduce(self, params, path: str):
+        entry = self.prompt.find_model(params.model)
         if entry is None:
             self.dock.show_error(f"cannot reproduce: the model {params.model!r} is not installed here")
             return
@@ -47,21 +52,16 @@ class GalleryController(QObject):
             self.dock.show_error("Reproduce works for text-to-image results: this image was made from a source "
                                  "image on the canvas, which the file does not hold")
             return
-        job_id = self.controller.submit(params, entry, keep=False)  # compared, not saved: no duplicate
-        self.reproducing[job_id] = path
+        handle = self.controller.submit(params, entry, keep=False)  # compared, not saved: no duplicate
+        handle.message.connect(lambda message, target=path: self._on_reproduced(target, message))
         self.window.show_status(f"Reproducing {path}…")
+        return handle
+
+    def _on_reproduced(self, target: str, message) -> None:
+        if isinstance(message, ImageResult):
+            self.dock.show_reproduction(compare_pixels(target, message.image.to_pil()))
 
     @Slot(object)
     def _on_image_ready(self, result) -> None:
         if result.path:
             self.dock.add_image(result.path)
-        target = self.reproducing.pop(result.job_id, None)
-        if target is not None:
-            self.dock.show_reproduction(compare_pixels(target, result.image.to_pil()))
-
-
-def entry_for(panel, name: str) -> ModelEntry | None:
-    for index in range(panel.model.count()):
-        if panel.model.itemData(index).name == name:
-            return panel.model.itemData(index)
-    return None

@@ -3,6 +3,7 @@ adds it with one row and passes its params through `apply` (txt2img only, as in 
 
 from __future__ import annotations
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QHBoxLayout, QWidget
 
 from desktop.core.params import GenerationParams
@@ -11,6 +12,8 @@ from desktop.core.upscalers import BUILTIN_UPSCALERS, LATENT, PLAIN_RESAMPLERS
 
 class HiresFixBox(QWidget):
     """Generate at the set size, upscale by `scale` with `upscaler`, then img2img at `strength`."""
+
+    value_changed = Signal(float)  # hires_scale as the prompt model holds it: the scale when on, 0 when off
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -35,6 +38,27 @@ class HiresFixBox(QWidget):
             layout.addWidget(widget)
         self.enabled.toggled.connect(self._on_toggled)
         self._on_toggled(False)
+        self.enabled.toggled.connect(lambda _on: self.value_changed.emit(self.value()))
+        self.scale.valueChanged.connect(lambda _scale: self.value_changed.emit(self.value()))
+
+    # ------------------------------------------------------------------ the prompt model's hires fields
+    def value(self) -> float:
+        return round(self.scale.value(), 2) if self.enabled.isChecked() else 0.0
+
+    def set_value(self, hires_scale: float) -> None:
+        if hires_scale:
+            self.scale.setValue(hires_scale)
+        self.enabled.setChecked(bool(hires_scale))
+
+    def bind_to(self, model) -> None:
+        """hires_scale, hires_strength and hires_upscaler of a PromptModel, both ways (desktop/ui/binding.py)."""
+        from desktop.ui.binding import bind
+
+        model.changed.connect(lambda name, value: self._offer(value) if name == "hires_upscaler" else None)
+        self._offer(model.hires_upscaler)
+        bind(model, "hires_scale", self)
+        bind(model, "hires_strength", self.strength)
+        bind(model, "hires_upscaler", self.upscaler, show=lambda name: name or LATENT)
 
     def _on_toggled(self, on: bool) -> None:
         for widget in (self.scale, self.strength, self.upscaler):
@@ -43,9 +67,18 @@ class HiresFixBox(QWidget):
     def set_upscalers(self, names: list[str]) -> None:
         """Latent and the plain resamplers first, then the built-ins and the user's upscalers."""
         current = self.upscaler.currentText() or LATENT
+        self.upscaler.blockSignals(True)  # the choice stays what it was (the prompt model holds it)
         self.upscaler.clear()
-        self.upscaler.addItems([LATENT, *PLAIN_RESAMPLERS[:1], *names])
+        for name in [LATENT, *PLAIN_RESAMPLERS[:1], *names]:
+            self.upscaler.addItem(name, name)  # data = the name: what the prompt model holds
+        self._offer(current)
         self.upscaler.setCurrentIndex(max(0, self.upscaler.findText(current)))
+        self.upscaler.blockSignals(False)
+
+    def _offer(self, name: str) -> None:
+        """A name restored from an image that is not in the list (yet): listed, so the job says if it is missing."""
+        if name and self.upscaler.findText(name) < 0:
+            self.upscaler.addItem(name, name)
 
     def apply(self, params: GenerationParams) -> GenerationParams:
         """params with the hires fields when on and in txt2img; ParamError (from params) when too large."""

@@ -151,19 +151,17 @@ class ImageEngine(QObject):
 def install_image_engine(app) -> ImageEngine:
     """Wire the image engine into the app: Generate goes to the chosen client, the panel lists its models.
 
-    A controller built on an EngineClient (`controller.client`) is handed the client itself; the older
-    one that reads a lane's broadcast follows the client's lane (`use_lane`).
+    The generation controller is handed the client itself (`controller.client`): its next jobs go there.
     """
-    local = getattr(app, "client", None) or app.worker
+    local = app.client
     connections = getattr(app, "connections", None)  # the chat engine's keyring-backed key store, when there
     engine = ImageEngine(app.window, app.settings, lambda: app.settings.save(app.settings_path), local,
                          app.outputs_dir, keys=connections.keys if connections is not None else None)
 
     def on_client(client) -> None:
-        if hasattr(app.controller, "use_lane"):
-            app.controller.use_lane(getattr(client, "worker", client))
-        else:
-            app.controller.client = client
+        app.controller.client = client
+        if client is not local:  # a new server client: its status (no job) reaches the status bar too
+            client.status.connect(app.status_bridge.on_message)
         app.refresh_models()  # the server's checkpoints once listed; this computer's models again for local
 
     engine.client_changed.connect(on_client)

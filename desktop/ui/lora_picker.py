@@ -141,6 +141,16 @@ class LoraPicker(QWidget):
     def choices(self) -> tuple[tuple[str, float], ...]:
         return tuple((row.name, round(row.weight.value(), 2)) for row in self.rows)
 
+    @property
+    def value_changed(self):  # what desktop/ui/binding.py binds GenerationParams.loras to
+        return self.changed
+
+    def value(self) -> tuple[tuple[str, float], ...]:
+        return self.choices()
+
+    def set_value(self, loras) -> None:
+        self.set_choices(loras)
+
     def set_choices(self, loras) -> None:
         """Restore exactly these LoRAs and weights (Reuse settings)."""
         for row in list(self.rows):

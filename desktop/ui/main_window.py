@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QSize, Qt, QTimer, QUrl
 from PySide6.QtGui import QAction, QDesktopServices, QGuiApplication, QKeySequence, QShortcut
-from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QScrollArea, QTabWidget,
+from PySide6.QtWidgets import (QDockWidget, QLabel, QMainWindow, QMenu, QMessageBox, QTabWidget,
                                QToolBar, QHBoxLayout, QVBoxLayout, QWidget)
 
 from desktop import __version__
@@ -20,13 +20,13 @@ SHORTCUTS = [
     ("Space+drag / middle button", "Pan"),
 ]
 DEFAULT_SIZE = QSize(1280, 800)  # the smallest screen we design for; smaller screens get what they have
-FRAME_ALLOWANCE = QSize(0, 32)
+FRAME_ALLOWANCE = QSize(0, 32)  # the title bar the window manager adds around what resize() sizes
 PANEL_WIDTH = 330  # each side column at first (at least); the canvas gets the rest
 PANEL_SHARE, MAX_PANEL_WIDTH = 0.21, 420  # wider windows give the columns a little more
 TAB_GROUPS = (("dock-layers", "dock-history"), ("dock-gallery", "dock-chat"))  # each group shares one place
 RAISED = {"dock-gallery": "dock-chat"}  # the tab in front where it is not the group's first
 LAYERS_SHARE = 0.38  # of the right column: six layers listed, two rows of gallery thumbnails below
-SCROLLBAR_ROOM = 24  # the prompt panel scrolls vertically on short screens: keep its fields clear of the bar  # the title bar the window manager adds around what resize() sizes
+SCROLLBAR_ROOM = 24  # the prompt panel's settings scroll on short screens: keep its fields clear of the bar
 # Window shortcuts, not application ones: Esc in the Models window closes it instead of cancelling a
 # generation, and Ctrl+Enter typed in a dialog does not start one. A floating dock is a tool window of
 # this one, so the keys still work there.
@@ -36,7 +36,7 @@ SHORTCUT_CONTEXT = Qt.ShortcutContext.WindowShortcut
 class MainWindow(QMainWindow):
     """Lays out the canvas, the docks and the status bar; features add docks and menu entries."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, prompt_model=None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Atelier")
         self.setObjectName("atelier-main-window")
@@ -57,10 +57,8 @@ class MainWindow(QMainWindow):
         self._canvas_row.addWidget(self.canvas, 1)
         self._canvas_column.addLayout(self._canvas_row, 1)
         self.setCentralWidget(self.canvas_area)
-        self.prompt_panel = PromptPanel()
-        scroll = QScrollArea(widgetResizable=True)
-        scroll.setWidget(self.prompt_panel)
-        self.prompt_dock = self.add_dock("Prompt", scroll, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.prompt_panel = PromptPanel(prompt_model)  # scrolls its settings itself; Generate stays in view
+        self.prompt_dock = self.add_dock("Prompt", self.prompt_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
         self.prompt_dock.setMinimumWidth(320)
         self.device_label = QLabel("Device: not loaded yet")
         self.model_label = QLabel("")

@@ -1,9 +1,10 @@
 """The Models feature as the main window gets it: the Models window, model files dropped on the window,
 imports on the model lane, downloads on their own network lane, and the app's model list kept current.
 
-Imports load the checkpoint once to check it, so they run on the model lane (one owner of model memory);
-downloads touch no model, so they run on a second lane and never wait behind a generation. Nothing is
-contacted until the user clicks Download: the network lane's thread starts then.
+Imports load the checkpoint once to check it, so they run on the model lane's client (one owner of model
+memory); downloads touch no model, so they run on a second client with a network lane of its own and
+never wait behind a generation. Nothing is contacted until the user clicks Download: that lane's thread
+starts then. Each job is followed through its own JobHandle.
 """
 
 from __future__ import annotations
@@ -15,13 +16,14 @@ from PySide6.QtCore import QEvent, QObject, Slot
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from desktop.core.catalog import CatalogError, load_catalog
-from desktop.core.messages import Cancelled, Done, Failed, Started, Status
+from desktop.core.messages import Cancelled, Done, Failed
 from desktop.core.models import IMAGE_KINDS, MODEL_FILE_SUFFIXES
 from desktop.core.paths import hf_cache_dir
 from desktop.core.pickle_files import PICKLE_SUFFIXES, looks_like_pickle, refusal_message
 from desktop.ui.models_window import ModelsWindow
+from desktop.worker.client import EngineClient
 from desktop.worker.download_worker import (DownloadFinished, DownloadJob, ImportFinished, ImportModelJob,
-                                            download_job_for, make_download_worker, run_import)
+                                            download_job_for, make_download_worker)
 
 TRUST_FILE = "trusted_pickles.json"  # the pickle files the user opted in for, by SHA-256
 DROPPED_SUFFIXES = MODEL_FILE_SUFFIXES | PICKLE_SUFFIXES
@@ -66,22 +68,18 @@ class ModelFileDrops(QObject):
 class ModelsFeature(QObject):
     """Connects the Models window and model-file drops to the lanes, the settings and the app's model list."""
 
-    def __init__(self, window, worker, settings, settings_path: Path, config_dir: Path,
+    def __init__(self, window, client, settings, settings_path: Path, config_dir: Path,
                  models_dir: Callable[[], Path], refresh: Callable[..., list],
                  ask_trust: Callable[[QWidget, str], bool] = ask_trust_pickle, endpoint: str | None = None) -> None:
+        """`client`: the model lane's client (it runs ImportModelJob); downloads get a client of their own."""
         super().__init__(window)
-        self.window, self.worker, self.settings, self.settings_path = window, worker, settings, settings_path
+        self.window, self.client, self.settings, self.settings_path = window, client, settings, settings_path
         self.trust_file = str(Path(config_dir) / TRUST_FILE)
         self.models_dir, self.refresh, self.ask_trust, self.endpoint = models_dir, refresh, ask_trust, endpoint
-        self.jobs: set[int] = set()  # imports and downloads this feature asked for
-        self.loads: set[int] = set()  # model loads (the app preloads the chosen model): a failure must be seen
+        self.jobs: dict = {}  # job id -> JobHandle of the imports and downloads this feature asked for
         self.models_window: ModelsWindow | None = None
         self.catalog: list = []
-        self.network = make_download_worker(self)
-        worker.add_handler(ImportModelJob, run_import)
-        # methods of this GUI-thread object: the lanes' signals are delivered on the GUI thread (facts.md)
-        worker.message.connect(self._on_message)
-        self.network.message.connect(self._on_message)
+        self.network = EngineClient(make_download_worker(), "Downloads", self)
         self.drops = ModelFileDrops(self.import_files, self)
         window.setAcceptDrops(True)
         for widget in (window, window.canvas):
@@ -100,7 +98,7 @@ class ModelsFeature(QObject):
             models = ModelsWindow(self.refresh(), self.catalog, list(self.settings.extra_model_dirs), self.window)
             models.import_requested.connect(self.import_file)
             models.download_requested.connect(self.download)
-            models.cancel_requested.connect(self.network.cancel)
+            models.cancel_requested.connect(self.cancel)
             models.refresh_requested.connect(self.rescan)
             models.folders_changed.connect(self.set_folders)
             models.drop_cache_requested.connect(self.drop_gguf_cache)
@@ -159,8 +157,7 @@ class ModelsFeature(QObject):
                 return None
             trusted = True
         job = ImportModelJob(path, str(self.models_dir()), self.trust_file, trust_pickle=trusted)
-        self.jobs.add(job.job_id)
-        self.worker.submit(job)
+        self._follow(self.client.submit(job))
         self._say(f"Importing {Path(path).name}…")
         return job.job_id
 
@@ -172,27 +169,26 @@ class ModelsFeature(QObject):
         job = download_job_for(entry, cache, self.endpoint) if entry else DownloadJob(repo_id, str(cache),
                                                                                       endpoint=self.endpoint)
         self.network.start()  # the first click starts the network lane; nothing runs before
-        self.jobs.add(job.job_id)
-        self.network.submit(job)
+        self._follow(self.network.submit(job))
         if self.models_window is not None:
             self.models_window.set_download_job(job.job_id)
         self._say(f"Downloading {entry.title if entry else repo_id}…")
         return job.job_id
 
-    # ------------------------------------------------------------------ what the lanes say
+    @Slot(int)
+    def cancel(self, job_id: int) -> None:
+        handle = self.jobs.get(job_id)
+        if handle is not None:
+            handle.cancel()
+
+    # ------------------------------------------------------------------ what each job's handle says
+    def _follow(self, handle) -> None:
+        self.jobs[handle.job_id] = handle
+        handle.message.connect(self._on_message)  # delivered on the GUI thread, this job's messages only
+
     @Slot(object)
     def _on_message(self, message) -> None:
-        if isinstance(message, Status) and message.device:
-            self.window.device_label.setToolTip(message.text)  # why this device, dtype and strategy
         job_id = getattr(message, "job_id", None)
-        if isinstance(message, Started) and message.what == "LoadModelJob":
-            self.loads.add(job_id)
-        elif job_id in self.loads and isinstance(message, (Done, Failed, Cancelled)):
-            self.loads.discard(job_id)
-            if isinstance(message, Failed):  # a checkpoint of another architecture, a damaged file
-                self._say(f"Could not load the model: {message.message}", error=True)
-        if job_id not in self.jobs:
-            return  # generations, chat: other features' jobs
         if self.models_window is not None:
             self.models_window.on_message(message)
         if isinstance(message, ImportFinished):
@@ -207,7 +203,7 @@ class ModelsFeature(QObject):
         elif isinstance(message, Cancelled):
             self._say(f"Cancelled ({message.reason})")
         if isinstance(message, (Done, Failed, Cancelled)):
-            self.jobs.discard(job_id)
+            self.jobs.pop(job_id, None)
 
     def _say(self, text: str, error: bool = False) -> None:
         (self.window.show_error if error else self.window.show_status)(text)

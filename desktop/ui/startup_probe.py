@@ -12,7 +12,7 @@ import time
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Slot
 
-from desktop.core.messages import Failed, Status
+from desktop.core.messages import Status
 
 
 class StartupProbe(QObject):
@@ -22,7 +22,8 @@ class StartupProbe(QObject):
         super().__init__(atelier.window)
         self.app, self.exit_after, self.painted = app, exit_after, False
         atelier.window.installEventFilter(self)
-        atelier.worker.message.connect(self._on_message)
+        atelier.client.status.connect(self._on_status)  # "model loaded" is a status of no job
+        atelier.controller.error.connect(self._on_error)  # the preload's failure comes through its handle
 
     def _report(self, what: str) -> None:
         sys.stdout.write(f"atelier-timing {what} {time.time():.6f}\n")
@@ -37,12 +38,15 @@ class StartupProbe(QObject):
         return False
 
     @Slot(object)
-    def _on_message(self, message) -> None:
+    def _on_status(self, message) -> None:
         if isinstance(message, Status) and message.model:
-            self._report("ready")
-        elif isinstance(message, Failed):
-            self._report("failed")
-        else:
-            return
+            self._end("ready")
+
+    @Slot(str)
+    def _on_error(self, _text: str) -> None:
+        self._end("failed")
+
+    def _end(self, what: str) -> None:
+        self._report(what)
         if self.exit_after == "ready":
             QTimer.singleShot(0, self.app.quit)

@@ -1,4 +1,4 @@
-"""Keeps the status bar's device, model and timing labels up to date from worker messages."""
+"""Keeps the status bar's device, model and timing labels up to date from the client's status messages."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from desktop.core.messages import Status
 
 
 class StatusBridge(QObject):
-    """Receives worker messages on the GUI thread and updates the window's permanent labels."""
+    """Receives `EngineClient.status` (messages of no job) and updates the window's permanent labels."""
 
     def __init__(self, window) -> None:
         super().__init__(window)
@@ -19,6 +19,7 @@ class StatusBridge(QObject):
         if isinstance(message, Status):
             if message.device:
                 self.window.device_label.setText(f"Device: {message.device}")
+                self.window.device_label.setToolTip(message.text)  # why this device, dtype and strategy
             if message.model:
                 self.window.model_label.setText(f"Model: {message.model}")
             self.window.show_status(message.text)

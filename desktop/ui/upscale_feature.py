@@ -21,7 +21,6 @@ from desktop.core.pickle_files import PICKLE_SUFFIXES, TrustList, looks_like_pic
 from desktop.core.upscale_edit import TARGETS, UpscaleLayer, check_upscale, upscale_source, with_alpha
 from desktop.core.upscalers import (DEFAULT_TILE, MAX_TILE, MIN_TILE, SCALES, builtin,
                                     find_upscaler_file, upscaler_names)
-from desktop.worker.client import LocalClient
 
 TARGET_WORDS = {"canvas": "Whole canvas", "layer": "Active layer", "selection": "Selection"}
 
@@ -79,17 +78,16 @@ class UpscaleDialog(QDialog):
 class UpscaleFeature(QObject):
     """Connects Image > Upscale… to the model lane and the document's history."""
 
-    def __init__(self, window, worker, documents, models_dirs: Callable[[], list[Path]], cache_dir: Path,
+    def __init__(self, window, client, documents, models_dirs: Callable[[], list[Path]], cache_dir: Path,
                  config_dir: Path, ask_trust: Callable[[QWidget, str], bool] | None = None) -> None:
+        """`client`: the model lane's EngineClient (the app registers UpscaleJob on its lane)."""
         super().__init__(window)
         from desktop.ui.models_feature import TRUST_FILE, ask_trust_pickle
-        from desktop.worker.upscale_jobs import run_upscale
 
-        worker.add_handler(UpscaleJob, run_upscale)
         self.window, self.documents, self.models_dirs = window, documents, models_dirs
         self.cache_dir, self.trust_file = Path(cache_dir), str(Path(config_dir) / TRUST_FILE)
         self.ask_trust = ask_trust or ask_trust_pickle
-        self.client = LocalClient(worker, self)
+        self.client = client
         self.dialog: UpscaleDialog | None = None
         self.progress: QProgressDialog | None = None
         self.handle = None
@@ -109,7 +107,7 @@ class UpscaleFeature(QObject):
         if self.handle is not None and not self.handle.done:
             self.window.show_error("An upscale is already running: wait for it, or cancel it")
             return
-        entry = self.window.prompt_panel.selected_model()
+        entry = self.window.prompt_panel.model.selected_model
         self.dialog = UpscaleDialog(upscaler_names(self.models_dirs()), document.selection is not None, self.window,
                                     entry.name if entry is not None and entry.usable else "")
         self.dialog.accepted.connect(self._on_accepted)
@@ -137,14 +135,14 @@ class UpscaleFeature(QObject):
         if self.dialog.refine.isChecked():  # the prompt panel's prompt, model and sampler; img2img per tile
             from desktop.core.params import ParamError
 
-            panel = self.window.prompt_panel
+            prompt = self.window.prompt_panel.model  # the PromptModel: what the panel shows
             try:
-                refine = panel.params().replace(mode="img2img", strength=round(self.dialog.refine_strength.value(), 2),
-                                                hires_scale=0.0, batch_size=1)
+                refine = prompt.to_params(mode="img2img", strength=round(self.dialog.refine_strength.value(), 2),
+                                          hires_scale=0.0, batch_size=1)
             except ParamError as error:
                 self.window.show_error(str(error))
                 return
-            model_path, family = panel.selected_model().path, panel.selected_model().family
+            model_path, family = prompt.selected_model.path, prompt.selected_model.family
         self._alpha = pixels[..., 3].copy()
         rgb = np.ascontiguousarray(pixels[..., :3])
         job = UpscaleJob(RgbImage(rgb.shape[1], rgb.shape[0], rgb.tobytes()), name,

@@ -23,6 +23,7 @@ from desktop.core.messages import (
     GenerateJob,
     JobCancelled,
     LoadModelJob,
+    Loading,
     Status,
     Token,
 )
@@ -172,6 +173,7 @@ def chat_engine(context: JobContext, model_path: str, available: MemoryProbe):
     make_room(context, "chat", folder, chat_memory(folder), available)
     unload(context, "chat")  # the one being replaced
     name = Path(folder).name
+    context.emit(Loading(context.job.job_id, f"Loading chat model {name}…"))
     context.emit(Status(f"Loading chat model {name}…"))
     engine = ChatEngine.load(folder, on_status=lambda text: context.emit(Status(text)))  # a GGUF's first start says so
     context.resources[CHAT_ENGINE_KEY] = engine

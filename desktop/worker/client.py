@@ -26,7 +26,9 @@ class JobHandle(QObject):
     finished = Signal(object)  # Done, Cancelled or Failed, once
 
     def __init__(self, job, client: "EngineClient") -> None:
-        super().__init__(client)
+        # no Qt parent: a handle lives as long as the client (until the job ends) or a holder needs it, so
+        # the messages it keeps (results among them) go away with it instead of piling up for the session
+        super().__init__()
         self.job = job
         self.job_id: int = job.job_id
         self._client = client
@@ -98,6 +100,11 @@ class EngineClient(QObject):
     @property
     def pending(self) -> int:
         return self.worker.pending
+
+    @property
+    def running_job(self):
+        """The job the lane runs now (any feature's), or None."""
+        return self.worker.running_job
 
     def start(self) -> None:
         self.worker.start()

@@ -6,7 +6,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from desktop.core.messages import GenerateJob, ImageResult, LoadModelJob, Preview, Progress, RgbImage, Status
+from desktop.core.messages import (GenerateJob, ImageResult, JobCancelled, LoadModelJob, Loading, Preview, Progress,
+                                   RgbImage, Status)
 from desktop.worker.lane import JobContext
 
 ENGINE_KEY = "image_engine"
@@ -29,12 +30,16 @@ def _load(context: JobContext, model_path: str, family: str, width: int = 512, h
     engine = image_engine(context)
     loaded = engine.loaded
     if loaded is None or loaded.path != str(Path(model_path).resolve()):
-        context.emit(Status(f"Loading {Path(model_path).name}…"))
+        text = f"Loading {Path(model_path).name}…"
+        context.emit(Loading(context.job.job_id, text))  # the job's own state: the panel shows it, Cancel works
+        context.emit(Status(text))
         loaded = engine.load(model_path, family, width, height)
         # the permanent label says device, dtype and strategy; the message says why (the memory plan)
         context.emit(Status(f"Loaded {loaded.name} ({loaded.family}) in {loaded.seconds:.1f} s. {loaded.reason}",
                             device=loaded.placement,
                             model=loaded.name))
+        if context.cancel.is_set():  # cancelled while loading: the model stays loaded for the next job
+            raise JobCancelled()
     return engine
 
 
@@ -82,11 +87,26 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
         for index, image in enumerate(images):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
-            path, error = _save(image, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir) if job.keep \
+            saved = _as_seen(job, image)  # inpaint/outpaint: the picture on the canvas, not the raw frame
+            path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir) if job.keep \
                 else ("", "")
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
+
+
+def _as_seen(job: GenerateJob, image):
+    """What the person sees of a result: inpaint/outpaint frames composited over the source through the mask."""
+    if job.params.mode not in ("inpaint", "outpaint") or job.init_image is None or job.mask is None:
+        return image
+    import numpy as np
+    from PIL import Image
+
+    from desktop.core.canvas_inputs import composite_result
+
+    source = np.frombuffer(job.init_image.data, np.uint8).reshape(job.init_image.height, job.init_image.width, 3)
+    mask = np.frombuffer(job.mask, np.uint8).reshape(job.init_image.height, job.init_image.width)
+    return Image.fromarray(composite_result(job.params.mode, source, mask, np.asarray(image.convert("RGB"))))
 
 
 def _fast_params(context: JobContext, engine, job: GenerateJob):

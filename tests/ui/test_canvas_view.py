@@ -77,7 +77,7 @@ def test_rectangle_select_with_a_drag_a_click_deselects(qtbot, workspace):
     workspace.actions["tool-select"].trigger()
     drag(qtbot, canvas, [(10, 12), (30, 30), (42, 40)], where=corner)
     assert document.selection == Rect(10, 12, 32, 28)
-    assert workspace.window.prompt_panel.width_box.value() == 64  # the short side is generated at 64 at least
+    assert workspace.window.prompt_panel.model.width == 64  # the short side is generated at 64 at least
     drag(qtbot, canvas, [(20, 20)])
     assert document.selection is None
     workspace.actions["select-all"].trigger()
@@ -108,7 +108,7 @@ def test_dragging_a_canvas_edge_outward_expands_it_for_outpainting(qtbot, worksp
     qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=end)
     assert (document.width, document.height) == (96, 64)  # 30 px, snapped to a multiple of 8
     assert document.composite()[32, 80, 3] == 0  # the new area is empty: outpaint fills it
-    assert panel.current_mode() == "outpaint" and panel.generate_button.isEnabled()
+    assert panel.model.mode == "outpaint" and panel.generate_button.isEnabled()
     assert workspace.options.expand_side(3)  # "Expand by N px" at the bottom
     assert (document.width, document.height) == (96, 64 + workspace.options.expand_by.value())
 

@@ -7,13 +7,17 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
 from desktop.core.chat_store import ChatStore
+from desktop.core.messages import Token
 from desktop.core.models import SD1, ModelEntry
 from desktop.core.settings import Settings
+from desktop.ui.canvas_view import CanvasView
 from desktop.ui.chat.assistant_actions import AssistantActions
 from desktop.ui.chat.enhance import PromptEnhancer
 from desktop.ui.chat_dock import ChatPanel
+from desktop.ui.generation_controller import GenerationController
 from desktop.ui.prompt_panel import PromptPanel
 from desktop.worker.chat_jobs import model_lane_handlers
+from desktop.worker.client import LocalClient
 from desktop.worker.image_jobs import image_handlers
 from desktop.worker.lane import Worker
 
@@ -29,11 +33,12 @@ def store(tmp_path):
 
 
 @pytest.fixture
-def worker(qtbot, tmp_path, store):
-    worker = Worker(model_lane_handlers(image_handlers(lambda: tmp_path / "outputs"), store, lambda: PLENTY))
-    worker.start()
-    yield worker
-    worker.stop()
+def client(qtbot, tmp_path, store):
+    client = LocalClient(Worker(model_lane_handlers(image_handlers(lambda: tmp_path / "outputs"), store,
+                                                    lambda: PLENTY)))
+    client.start()
+    yield client
+    client.stop()
 
 
 @pytest.fixture
@@ -42,23 +47,29 @@ def chat_entry(tiny_chat):
 
 
 @pytest.fixture
-def prompt_panel(qtbot):
+def prompt_panel(qtbot, tiny_sd15):
     panel = PromptPanel()
     qtbot.addWidget(panel)
-    panel.set_models([ModelEntry("tiny-sd15", "/m/tiny-sd15", "checkpoint", SD1)], "/m")
-    panel.width_box.setValue(64)
-    panel.height_box.setValue(64)
+    panel.model.set_models([ModelEntry("tiny-sd15", str(tiny_sd15), "checkpoint", SD1)])
+    panel.model.update(width=64, height=64)
     return panel
 
 
 @pytest.fixture
-def dock(qtbot, store, worker, chat_entry, prompt_panel):
-    panel = ChatPanel(store, worker, Settings())
+def controller(qtbot, client, prompt_panel):
+    canvas = CanvasView()
+    qtbot.addWidget(canvas)
+    return GenerationController(client, prompt_panel.model, prompt_panel, canvas)
+
+
+@pytest.fixture
+def dock(qtbot, store, client, chat_entry, prompt_panel, controller):
+    panel = ChatPanel(store, client, Settings())
     qtbot.addWidget(panel)
     panel.resize(420, 700)
     panel.show()
     panel.set_models([chat_entry])
-    panel.actions = AssistantActions(panel, prompt_panel)
+    panel.actions = AssistantActions(panel, prompt_panel.model, controller.request)
     panel.conversation_settings.max_new_tokens.setValue(24)
     panel.conversation_settings.temperature.setValue(1.0)
     return panel
@@ -84,18 +95,25 @@ def test_send_a_message_and_tokens_appear_in_the_dock_as_they_stream(qtbot, dock
     qtbot.keyClicks(dock.input, "Ideas for a painting?")
     qtbot.keyClick(dock.input, Qt.Key.Key_Return)
     assert dock.busy and dock.input.toPlainText() == "" and dock.stop_button.isEnabled()
+    handle = dock.handle  # the chat job's own messages: Token pieces among them
 
     def partial_reply_on_screen():
         widget = last_widget(dock)
         return bool(widget is not None and widget.message.role == "assistant" and widget.status == "streaming"
                     and widget.content and widget.text.toPlainText().strip())
 
-    qtbot.waitUntil(partial_reply_on_screen, timeout=60000)
+    # looked at as each token arrives (after the dock drew it): on a busy machine the whole reply can land
+    # between two polls of a timer, and the streaming state would never be seen
+    seen_streaming = []
+    handle.message.connect(lambda m: seen_streaming.append(partial_reply_on_screen()) if isinstance(m, Token) else None)
     wait_idle(qtbot, dock)
+    assert any(seen_streaming), "no part of the reply was shown while it streamed"
     user, reply = store.messages(dock.conversation_id)
     assert (user.role, user.content) == ("user", "Ideas for a painting?")
     widget = last_widget(dock)
     assert reply.status == "complete" and widget.content == reply.content and widget.status == "complete"
+    # the tokens came as messages through the handle; the lane saved them, once: the store holds exactly them
+    assert reply.content == "".join(m.text for m in handle.received if isinstance(m, Token))
     assert store.conversation(dock.conversation_id).title == "Ideas for a painting?"
     assert store.conversation(dock.conversation_id).model == "tiny-chat"
     assert not dock.stop_button.isEnabled() and dock.send_button.isEnabled()
@@ -178,16 +196,16 @@ TOOL_REPLY = ('On it.\n<tool_call>{"name": "set_prompt", "arguments": {"prompt":
 
 def test_tool_cards_approved_change_the_panel_rejected_and_malformed_change_nothing(qtbot, dock, store,
                                                                                      prompt_panel):
-    prompt_panel.prompt.setPlainText("untouched")
-    prompt_panel.seed.setText("7")
+    model = prompt_panel.model
+    model.update(prompt="untouched", seed=7)
     dock.open_conversation(saved_conversation(store, ("user", "go"), ("assistant", TOOL_REPLY)))
     reply = last_widget(dock)
     prompt_card, seed_card = reply.tool_cards  # the two bad calls are not cards
     shown = reply.text.toPlainText()
     assert "run_shell" in shown and "not run: unknown tool" in shown and "9999" in shown
-    assert prompt_panel.prompt.toPlainText() == "untouched"  # nothing changes before a decision
+    assert model.prompt == "untouched"  # nothing changes before a decision
     qtbot.mouseClick(seed_card.reject_button, Qt.MouseButton.LeftButton)
-    assert prompt_panel.seed.text() == "7" and "Rejected" in seed_card.state.text()
+    assert model.seed == 7 and "Rejected" in seed_card.state.text()
     assert not prompt_card.approve_button.isHidden()
     qtbot.mouseClick(prompt_card.approve_button, Qt.MouseButton.LeftButton)
     assert prompt_panel.prompt.toPlainText() == "a heron at dawn" and prompt_card.approve_button.isHidden()
@@ -216,18 +234,24 @@ def test_every_tool_has_an_effect_checked():
 
 
 @pytest.mark.parametrize("name", sorted(TOOL_EFFECTS))
-def test_an_approved_tool_card_changes_the_panel_as_it_says(qtbot, dock, store, prompt_panel, name):
+def test_an_approved_tool_card_changes_the_panel_as_it_says(qtbot, dock, store, prompt_panel, controller, name):
     import json
 
     arguments, effect = TOOL_EFFECTS[name]
     queued = []
-    prompt_panel.generate_requested.connect(queued.append)
-    prompt_panel.lock.setChecked(True)
+    controller.job_message.connect(lambda message: queued.extend(
+        [controller.handles[message.job_id].job.params] if type(message).__name__ == "Started" else []))
+    prompt_panel.model.seed_locked = True
     reply = f'<tool_call>{json.dumps({"name": name, "arguments": arguments})}</tool_call>'
     dock.open_conversation(saved_conversation(store, ("user", "go"), ("assistant", reply)))
     [card] = last_widget(dock).tool_cards
     assert not effect(prompt_panel, queued)  # nothing before the click
     qtbot.mouseClick(card.approve_button, Qt.MouseButton.LeftButton)
+    if controller.handles:  # generate_image: the job the panel's Generate would run, up to its start
+        qtbot.waitUntil(lambda: bool(queued), timeout=30000)
+        for handle in list(controller.handles.values()):
+            handle.cancel()
+        qtbot.waitUntil(lambda: controller.idle, timeout=30000)
     assert effect(prompt_panel, queued), name
 
 
@@ -237,23 +261,30 @@ def test_auto_approve_applies_calls_of_a_finished_reply(dock, store, prompt_pane
     dock.open_conversation(saved_conversation(store, ("user", "go"), ("assistant", TOOL_REPLY)))
     dock._auto_approve(last_widget(dock))
     assert prompt_panel.prompt.toPlainText() == "a heron at dawn" and prompt_panel.seed.text() == "42"
+    assert prompt_panel.model.seed_locked  # asked for this seed: the next press keeps it
     assert all("automatically" in c.state.text() for c in last_widget(dock).tool_cards)
 
 
-def test_imagine_queues_a_generation_with_the_current_settings(qtbot, dock, store, prompt_panel):
-    prompt_panel.prompt.setPlainText("the panel's own prompt")
-    prompt_panel.steps.setValue(3)
-    prompt_panel.lock.setChecked(True)
-    prompt_panel.seed.setText("99")
-    with qtbot.waitSignal(prompt_panel.generate_requested, timeout=2000) as blocker:
-        dock.send("/imagine a red fox, watercolor")
-    params = blocker.args[0]
+def test_imagine_queues_text_to_image_with_the_current_settings(qtbot, dock, store, prompt_panel, controller):
+    prompt_panel.model.update(prompt="the panel's own prompt", steps=3, seed=99, seed_locked=True, mode="inpaint")
+    dock.send("/imagine a red fox, watercolor")
+    (handle,) = controller.handles.values()
+    params = handle.job.params
     assert (params.prompt, params.width, params.steps, params.seed) == ("a red fox, watercolor", 64, 3, 99)
+    assert params.mode == "txt2img"  # /imagine always makes a new picture, whatever the panel's mode
     assert prompt_panel.prompt.toPlainText() == "the panel's own prompt"
     assert "Queued an image" in dock.notice.text() and store.list_conversations() == []  # not a chat message
-    with qtbot.assertNotEmitted(prompt_panel.generate_requested):
-        dock.send("/imagine   ")
-    assert "Say what to make" in dock.notice.text()
+    handle.cancel()
+    dock.send("/imagine   ")
+    assert "Say what to make" in dock.notice.text() and len(controller.handles) <= 1
+    qtbot.waitUntil(lambda: controller.idle, timeout=30000)
+
+
+def test_imagine_says_why_when_nothing_could_be_queued(qtbot, dock, prompt_panel, controller):
+    prompt_panel.model.set_models([])
+    dock.send("/imagine a lighthouse")
+    assert controller.idle and "Queued" not in dock.notice.text()
+    assert "Cannot make the image: choose a model first" in dock.notice.text()
 
 
 def test_a_model_that_cannot_load_ends_with_a_message_not_a_hung_dock(qtbot, dock, tmp_path):
@@ -298,11 +329,11 @@ def test_conversations_new_rename_search_delete_and_export(qtbot, dock, store, t
     assert len(store.list_conversations()) == 2 and store.messages(dock.conversation_id) == []
 
 
-def test_a_corrupt_history_file_is_set_aside_and_the_dock_says_so(qtbot, tmp_path, worker):
+def test_a_corrupt_history_file_is_set_aside_and_the_dock_says_so(qtbot, tmp_path, client):
     path = tmp_path / "broken.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
     with ChatStore(path) as fresh:
-        panel = ChatPanel(fresh, worker)
+        panel = ChatPanel(fresh, client)
         qtbot.addWidget(panel)
         assert not panel.store_notice.isHidden() and "moved to" in panel.store_notice.text()
 
@@ -323,17 +354,16 @@ def test_old_turns_left_out_of_a_small_context_are_announced(qtbot, dock, store,
     assert len(store.messages(dock.conversation_id)) == 22  # the history itself is never cut
 
 
-def test_enhance_shows_a_diff_reject_keeps_accept_records_the_original(qtbot, dock, worker, prompt_panel):
-    enhancer = PromptEnhancer(prompt_panel, worker, dock.selected_model)
-    prompt_panel.prompt.setPlainText("a fox in snow")
-    prompt_panel.seed.setText("11")
-    prompt_panel.lock.setChecked(True)
+def test_enhance_shows_a_diff_reject_keeps_accept_records_the_original(qtbot, dock, client, prompt_panel):
+    model = prompt_panel.model
+    enhancer = PromptEnhancer(model, prompt_panel, client, dock.selected_model)
+    model.update(prompt="a fox in snow", seed=11, seed_locked=True)
     with qtbot.waitSignal(enhancer.dialog_shown, timeout=60000) as first:
         qtbot.mouseClick(prompt_panel.enhance_button, Qt.MouseButton.LeftButton)
     dialog = first.args[0]
     assert dialog.diff.toPlainText().strip() and "SD 1.x" in dialog.summary.text()
     qtbot.mouseClick(dialog.reject_button, Qt.MouseButton.LeftButton)
-    assert prompt_panel.prompt.toPlainText() == "a fox in snow" and prompt_panel.original_prompt == ""
+    assert model.prompt == "a fox in snow" and model.original_prompt == ""
     qtbot.waitUntil(lambda: enhancer.job_id is None, timeout=5000)
     with qtbot.waitSignal(enhancer.dialog_shown, timeout=60000) as second:
         qtbot.mouseClick(prompt_panel.enhance_button, Qt.MouseButton.LeftButton)
@@ -341,16 +371,17 @@ def test_enhance_shows_a_diff_reject_keeps_accept_records_the_original(qtbot, do
     assert again.result.enhanced == dialog.result.enhanced  # same seed, same rewrite
     qtbot.mouseClick(again.accept_button, Qt.MouseButton.LeftButton)
     assert prompt_panel.prompt.toPlainText() == again.result.enhanced
-    assert prompt_panel.params().original_prompt == "a fox in snow"
-    prompt_panel.prompt.setPlainText("something else entirely, a lighthouse")  # a new prompt: no rewrite to record
-    assert prompt_panel.params().original_prompt == ""
+    assert model.to_params().original_prompt == "a fox in snow"
+    prompt_panel.prompt.selectAll()
+    qtbot.keyClicks(prompt_panel.prompt, "something else entirely, a lighthouse")  # a new prompt: no rewrite to record
+    assert model.to_params().original_prompt == ""
 
 
-def test_enhance_without_a_chat_model_says_what_to_do(qtbot, dock, worker, prompt_panel):
-    PromptEnhancer(prompt_panel, worker, lambda: None)
-    prompt_panel.prompt.setPlainText("a fox")
+def test_enhance_without_a_chat_model_says_what_to_do(qtbot, dock, client, prompt_panel):
+    PromptEnhancer(prompt_panel.model, prompt_panel, client, lambda: None)
+    prompt_panel.model.prompt = "a fox"
     qtbot.mouseClick(prompt_panel.enhance_button, Qt.MouseButton.LeftButton)
-    assert "Enhance needs a chat model" in prompt_panel.notice.text()
+    assert "Enhance needs a chat model" in prompt_panel.notice_text()
 
 
 # ------------------------------------------------------------------ the whole app
@@ -367,13 +398,13 @@ def test_in_the_app_chat_enhance_and_imagine_share_the_lane_and_the_image_record
     atelier = app_with_chat
     window, dock, panel = atelier.window, atelier.chat.panel, atelier.window.prompt_panel
     assert window.dockWidgetArea(atelier.chat.dock) == Qt.DockWidgetArea.RightDockWidgetArea
-    assert dock.selected_model().name == "tiny-chat" and panel.selected_model().name == "tiny-sd15"
+    assert dock.selected_model().name == "tiny-chat" and atelier.prompt.selected_model.name == "tiny-sd15"
     dock.conversation_settings.max_new_tokens.setValue(12)
     dock.send("hello there")
     qtbot.waitUntil(lambda: not dock.busy, timeout=60000)
     assert last_widget(dock).status == "complete" and last_widget(dock).content
 
-    panel.prompt.setPlainText("a fox in snow")
+    atelier.prompt.prompt = "a fox in snow"
     with qtbot.waitSignal(atelier.chat.enhancer.dialog_shown, timeout=60000) as shown:
         qtbot.mouseClick(panel.enhance_button, Qt.MouseButton.LeftButton)
     qtbot.mouseClick(shown.args[0].accept_button, Qt.MouseButton.LeftButton)
@@ -387,3 +418,24 @@ def test_in_the_app_chat_enhance_and_imagine_share_the_lane_and_the_image_record
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as imagined:
         dock.send("/imagine a heron in fog")
     assert imagined.args[0].params.prompt == "a heron in fog" and imagined.args[0].params.original_prompt == ""
+
+
+def test_esc_and_clear_queue_touch_only_the_prompt_panel_s_jobs_never_a_chat_reply(qtbot, app_with_chat):
+    atelier = app_with_chat
+    dock, panel, controller = atelier.chat.panel, atelier.window.prompt_panel, atelier.controller
+    qtbot.waitUntil(lambda: controller.idle, timeout=60000)  # the image model's preload
+    dock.conversation_settings.max_new_tokens.setValue(300)
+    dock.conversation_settings.use_tools.setChecked(False)
+    dock.send("Tell me a very long story")
+    qtbot.waitUntil(lambda: last_widget(dock).message.role == "assistant" and bool(last_widget(dock).content),
+                    timeout=60000)
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)  # waits behind the reply on the one lane
+    assert panel.queue_label.text() == "1 waiting in queue" and panel.progress.format().startswith("Waiting")
+    assert dock.busy
+    qtbot.keyClick(atelier.window, Qt.Key.Key_Escape)  # the panel runs nothing: the reply is not its to stop
+    qtbot.mouseClick(panel.clear_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: controller.idle, timeout=10000)
+    assert controller.results == []
+    qtbot.waitUntil(lambda: not dock.busy, timeout=60000)
+    reply = atelier.chat_store.messages(dock.conversation_id)[-1]
+    assert reply.status == "complete" and last_widget(dock).status == "complete"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 
-from tests.ui.test_chat_dock import chat_entry, dock, last_widget, prompt_panel, saved_conversation, store, worker  # noqa: F401
+from tests.ui.test_chat_dock import chat_entry, dock, last_widget, prompt_panel, saved_conversation, store, client, controller  # noqa: F401
 
 LONG_NAME = "Qwen2.5-Coder-1.5B-Instruct-abliterated-uncensored-merged-v2-final-q8"
 

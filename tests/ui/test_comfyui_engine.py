@@ -26,8 +26,8 @@ def test_choose_comfyui_in_settings_then_generate_reaches_canvas_and_gallery(qtb
     qtbot.waitUntil(lambda: dialog.checkpoints.count() > 0, timeout=30_000)
     dialog.buttons.button(dialog.buttons.StandardButton.Save).click()
     panel = atelier.window.prompt_panel
-    qtbot.waitUntil(lambda: panel.selected_model() is not None, timeout=30_000)
-    assert panel.selected_model().path == CHECKPOINT_NAME and not atelier.welcome.isVisible()
+    qtbot.waitUntil(lambda: atelier.prompt.selected_model is not None, timeout=30_000)
+    assert atelier.prompt.selected_model.path == CHECKPOINT_NAME and not atelier.welcome.isVisible()
     qtbot.keyClicks(panel.prompt, "a harbour at dawn")
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=180_000) as blocker:
         qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)

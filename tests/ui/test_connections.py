@@ -198,27 +198,27 @@ def test_model_folders_from_other_apps_reach_the_pickers_and_an_unplugged_one_is
     webui = model_trees.a1111(home / "stable-diffusion-webui")
     monkeypatch.setenv("HOME", str(home))
     app = start_atelier({})
-    assert app.window.prompt_panel.model.count() == 0
+    assert app.window.prompt_panel.model_box.count() == 0
     action(app, "&Settings", "Model Folders…").trigger()
     dialog = app.connections.folders_dialog
     qtbot.waitExposed(dialog)
     row = dialog.row_for(str(webui))
     assert row >= 0 and dialog.table.item(row, 1).text().startswith("AUTOMATIC1111")
     dialog.table.item(row, 0).setCheckState(Qt.CheckState.Checked)
-    names = [app.window.prompt_panel.model.itemText(i) for i in range(app.window.prompt_panel.model.count())]
+    names = [app.window.prompt_panel.model_box.itemText(i) for i in range(app.window.prompt_panel.model_box.count())]
     assert any(n.startswith("dreamy-v1") for n in names)
-    assert {"ink-style", "vae-ft-mse"} <= {e.name for e in app.window.prompt_panel.addon_entries()}
+    assert {"ink-style", "vae-ft-mse"} <= {e.name for e in app.prompt.addons}
     assert Settings.load(app_paths.config_dir / "settings.json").extra_model_dirs == [str(webui)]
     dialog.close()
 
     webui.rename(tmp_path / "unplugged")  # the drive goes away
     app.refresh_models()
-    assert app.window.prompt_panel.model.count() == 0  # its models are gone; no error
+    assert app.window.prompt_panel.model_box.count() == 0  # its models are gone; no error
     action(app, "&Settings", "Model Folders…").trigger()
     assert app.connections.folders_dialog.state_of(str(webui)).startswith("offline")
     (tmp_path / "unplugged").rename(webui)  # and comes back
     app.refresh_models()
-    assert app.window.prompt_panel.model.count() > 0
+    assert app.window.prompt_panel.model_box.count() > 0
 
 
 def test_a_gguf_chats_from_the_dock_and_its_copy_is_dropped_in_the_models_window(qtbot, start_atelier, tiny_gguf,

@@ -35,7 +35,7 @@ def test_switch_on_generate_runs_the_recipe_says_it_and_is_kept(qtbot, start_ate
     atelier.save_settings()
     assert Settings.load(atelier.settings_path).fast_mode is True
     switch.check.setChecked(False)
-    assert switch.line.text().startswith("Off") and panel.params().fast_mode is False
+    assert switch.line.text().startswith("Off") and atelier.prompt.to_params().fast_mode is False
 
 
 def test_without_a_few_step_lora_the_line_says_what_to_get(qtbot, start_atelier, tiny_sd15):

@@ -82,15 +82,14 @@ def test_search_model_and_favourite_filters(dock, qtbot):
 def test_reuse_settings_restores_the_prompt_panel_exactly(dock, qtbot):
     panel = PromptPanel()
     qtbot.addWidget(panel)
-    panel.set_models([ModelEntry("tiny-sd15", "/m/a", "checkpoint", "SD 1.x"),
-                      ModelEntry("other", "/m/b", "checkpoint", "SD 1.x")], "/m")
-    dock.reuse_settings.connect(panel.set_params)
+    panel.model.set_models([ModelEntry("tiny-sd15", "/m/a", "checkpoint", "SD 1.x"),
+                            ModelEntry("other", "/m/b", "checkpoint", "SD 1.x")])
+    dock.reuse_settings.connect(panel.model.set_params)
     _select(dock, 1)  # "red lighthouse at dusk", seed 2
     assert "red lighthouse at dusk" in dock.details.toPlainText() and "Atelier" in dock.details.toPlainText()
     with qtbot.waitSignal(dock.reuse_settings):
         qtbot.mouseClick(dock.buttons["reuse"], Qt.MouseButton.LeftButton)
-    panel.lock.setChecked(True)
-    assert panel.params() == _params(2, PROMPTS[2])
+    assert panel.model.to_params() == _params(2, PROMPTS[2])
     assert dock.status.text() == "Settings restored."
 
 

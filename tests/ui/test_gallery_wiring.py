@@ -11,13 +11,12 @@ def atelier(start_atelier, tiny_sd15):
 
 def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atelier):
     panel, dock = atelier.window.prompt_panel, atelier.gallery.dock
-    panel.prompt.setPlainText("a paper boat")
+    qtbot.keyClicks(panel.prompt, "a paper boat")
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as blocker:
-        panel.request_generate()
+        panel.generate_button.click()
     path = blocker.args[0].path
     qtbot.waitUntil(lambda: dock.select_path(path), timeout=10000)
-    panel.prompt.setPlainText("something else")
-    panel.steps.setValue(7)
+    atelier.prompt.update(prompt="something else", steps=7)
     dock.buttons["reuse"].click()
     assert panel.prompt.toPlainText() == "a paper boat" and panel.steps.value() == 2
     shown = []
@@ -36,7 +35,7 @@ def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atel
 def test_open_and_add_as_layer_reach_the_canvas(qtbot, atelier):
     panel, dock = atelier.window.prompt_panel, atelier.gallery.dock
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as blocker:
-        panel.request_generate()
+        panel.generate_button.click()
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
     path = blocker.args[0].path
     documents = atelier.workspace.documents

@@ -14,4 +14,4 @@ def test_the_window_starts_and_lists_the_good_model(qtbot, start_atelier, app_pa
         path.write_bytes(struct.pack("<Q", len(header)) + header)
     app = start_atelier({"tiny-sd15": tiny_sd15}, show=False)
     panel = app.window.prompt_panel
-    assert any("tiny-sd15" in panel.model.itemText(i) for i in range(panel.model.count()))
+    assert any("tiny-sd15" in panel.model_box.itemText(i) for i in range(panel.model_box.count()))

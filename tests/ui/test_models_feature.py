@@ -57,25 +57,24 @@ def drop(atelier, widget, *paths: Path) -> bool:
 
 
 def model_names(panel) -> list[str]:
-    return [panel.model.itemData(i).name for i in range(panel.model.count())]
+    return [panel.model_box.itemData(i).name for i in range(panel.model_box.count())]
 
 
 def generate(qtbot, atelier):
     with qtbot.waitSignal(atelier.controller.image_ready, timeout=60000) as result:
-        atelier.window.prompt_panel.request_generate()
+        atelier.window.prompt_panel.generate_button.click()
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=30000)
     return result.args[0]
 
 
 def test_a_checkpoint_dropped_on_the_canvas_is_imported_selected_and_generates(qtbot, atelier, files, app_paths):
-    panel = atelier.window.prompt_panel
     qtbot.waitUntil(lambda: "no offload" in atelier.window.device_label.text(), timeout=60000)
     assert "free RAM" in atelier.window.device_label.toolTip()  # why this device, dtype and strategy
     picture = app_paths.outputs_dir / "photo.png"
     Image.new("RGB", (8, 8)).save(picture)
     assert not drop(atelier, atelier.window.canvas, picture, files[0])  # a picture among them: the canvas's
     assert drop(atelier, atelier.window.canvas, files[0])
-    qtbot.waitUntil(lambda: panel.selected_model() is not None and panel.selected_model().name == "dreamy",
+    qtbot.waitUntil(lambda: atelier.prompt.selected_model is not None and atelier.prompt.model == "dreamy",
                     timeout=60000)
     assert (app_paths.models_dir / "checkpoints" / "dreamy.safetensors").exists()
     assert atelier.workspace.documents.document is None  # not opened as a picture
@@ -92,22 +91,22 @@ def test_loras_and_a_vae_chosen_in_the_panel_run_and_are_recorded(qtbot, atelier
     window.request_import([str(files[1])])
     qtbot.waitUntil(lambda: panel.loras.add_box.findData("ink") >= 0, timeout=60000)
     assert any(window.table.item(row, 0).text() == "ink" for row in range(window.table.rowCount()))
-    panel.prompt.setPlainText("a paper boat")
+    atelier.prompt.prompt = "a paper boat"
     plain = generate(qtbot, atelier)
     panel.loras.add("ink", 0.8)
     styled = generate(qtbot, atelier)
     assert styled.params.loras == (("ink", 0.8),) and styled.image.data != plain.image.data
     assert Image.open(styled.path).text["parameters"].startswith("a paper boat <lora:ink:0.8>\n")
     panel.loras.remove("ink")
-    panel.prompt.setPlainText("a paper boat <lora:ink:0.8>")  # the same LoRA written in the prompt
+    atelier.prompt.prompt = "a paper boat <lora:ink:0.8>"  # the same LoRA written in the prompt
     assert generate(qtbot, atelier).image.data == styled.image.data
-    panel.prompt.setPlainText("a paper boat")
-    panel.select_vae("tiny-taesd")
+    atelier.prompt.prompt = "a paper boat"
+    panel.vae.setCurrentIndex(panel.vae.findData("tiny-taesd"))
     fast = generate(qtbot, atelier)
     assert fast.params.vae == "tiny-taesd" and "VAE: tiny-taesd" in Image.open(fast.path).text["parameters"]
-    panel.prompt.setPlainText("<lora:film:1> boat")
-    panel.request_generate()
-    qtbot.waitUntil(lambda: "no LoRA named 'film'" in panel.notice.text(), timeout=30000)
+    atelier.prompt.prompt = "<lora:film:1> boat"
+    panel.generate_button.click()
+    qtbot.waitUntil(lambda: "no LoRA named 'film'" in panel.notice_text(), timeout=30000)
 
 
 def test_a_pickle_is_refused_unless_trusted_and_its_payload_never_runs(qtbot, app_paths, tmp_path):
@@ -122,12 +121,12 @@ def test_a_pickle_is_refused_unless_trusted_and_its_payload_never_runs(qtbot, ap
     atelier = make_atelier(qtbot, app_paths)
     try:
         assert drop(atelier, atelier.window, evil)
-        assert "pickle file" in atelier.window.prompt_panel.notice.text() and not atelier.models.jobs
+        assert "pickle file" in atelier.window.prompt_panel.notice_text() and not atelier.models.jobs
         atelier.models.ask_trust = lambda _parent, _path: True  # the user says yes: weights only, still refused
         qtbot.waitUntil(lambda: atelier.worker_started)
         job = atelier.models.import_file(str(evil))
         qtbot.waitUntil(lambda: job not in atelier.models.jobs, timeout=60000)
-        assert "more than plain tensors" in atelier.window.prompt_panel.notice.text()
+        assert "more than plain tensors" in atelier.window.prompt_panel.notice_text()
         assert not marker.exists() and not any(app_paths.models_dir.rglob("*.safetensors"))
     finally:
         atelier.shutdown()
@@ -140,7 +139,7 @@ def test_the_welcome_download_opens_the_catalog_and_a_downloaded_model_becomes_u
         monkeypatch.setenv("HF_ENDPOINT", hub.endpoint)  # what a user behind a mirror sets
         atelier = make_atelier(qtbot, app_paths)
         try:
-            assert atelier.welcome.isVisibleTo(atelier.window) and not atelier.models.network._thread.isRunning()
+            assert atelier.welcome.isVisibleTo(atelier.window) and not atelier.models.network.worker._thread.isRunning()
             atelier.welcome.download_button.click()
             window = atelier.models.models_window
             assert window.isVisible() and window.tabs.currentIndex() == 1 and "sd-turbo" in window.download_buttons

@@ -13,7 +13,7 @@ def atelier(start_atelier, tiny_sd15, tiny_taesd):
 
 def generate(qtbot, app):
     with qtbot.waitSignal(app.controller.image_ready, timeout=60000) as blocker:
-        app.controller.submit(app.window.prompt_panel.params(), app.window.prompt_panel.selected_model())
+        app.window.prompt_panel.generate_button.click()
     qtbot.waitUntil(lambda: app.controller.idle, timeout=10000)
     return np.asarray(blocker.args[0].image.to_pil())
 
@@ -24,7 +24,7 @@ def test_fast_decode_switches_the_final_decoder_to_the_installed_taesd(qtbot, at
     assert Settings.load(app_paths.config_dir / "settings.json").fast_decode
     assert atelier.controller.job_options["fast_decode"] is True
     fast = generate(qtbot, atelier)
-    engine = atelier.worker.resources["image_engine"]
+    engine = atelier.worker.resources["image_engine"]  # the lane's own resources
     assert engine.fast_decoder is not None and engine.fast_decoder.folder.endswith("taesd")
     assert fast.shape == full.shape and not np.array_equal(fast, full)
     atelier.settings_actions["fast_decode"].setChecked(False)

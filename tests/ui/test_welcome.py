@@ -133,7 +133,7 @@ def test_the_window_shows_the_welcome_until_a_model_arrives(qtbot, app_paths, tm
         shutil.copytree(tiny_sd15, folder / "tiny")
         welcome.models_folder_chosen.emit(str(folder))  # what the folder button sends after its dialog
         qtbot.waitUntil(lambda: not welcome.isVisible())
-        assert atelier.window.prompt_panel.selected_model().path == str(folder / "tiny")
+        assert atelier.prompt.selected_model.path == str(folder / "tiny")
         assert atelier.settings.extra_model_dirs == [str(folder)]
     finally:
         atelier.shutdown()

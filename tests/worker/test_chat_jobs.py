@@ -7,11 +7,12 @@ from PySide6.QtCore import Qt
 
 from desktop.core.chat_store import ChatStore
 from desktop.core.messages import (
-    Cancelled, ChatEnded, ChatJob, ChatStarted, Done, EnhanceJob, EnhanceResult, Failed, LoadModelJob, Started,
-    Status, Token,
+    Cancelled, ChatEnded, ChatJob, ChatStarted, Done, EnhanceJob, EnhanceResult, Failed, LoadModelJob, Loading,
+    Started, Status, Token,
 )
 from desktop.core.models import SD1
 from desktop.worker.chat_jobs import CHAT_ENGINE_KEY, RESIDENCY_KEY, model_lane_handlers
+from desktop.worker.client import LocalClient
 from desktop.worker.image_jobs import ENGINE_KEY, image_handlers
 from desktop.worker.lane import Worker
 from tests.worker.test_lane import Recorder
@@ -47,14 +48,17 @@ def wait_terminal(qtbot, recorder, job_id, timeout=60000):
     qtbot.waitUntil(lambda: bool(recorder.terminal(job_id)), timeout=timeout)
 
 
-def test_reply_streams_in_order_and_in_full_then_done(qtbot, worker, store, tiny_chat):
-    recorder = Recorder(worker)
+def test_reply_streams_through_its_handle_in_order_and_in_full_then_done(qtbot, worker, store, tiny_chat):
+    client = LocalClient(worker)
     conversation_id = ask(store, temperature=0.9, max_new_tokens=40)
-    job_id = worker.submit(ChatJob(conversation_id, str(tiny_chat), seed=3))
-    wait_terminal(qtbot, recorder, job_id)
-    messages = recorder.of(job_id)
+    handle = client.submit(ChatJob(conversation_id, str(tiny_chat), seed=3))
+    qtbot.waitUntil(lambda: handle.done, timeout=60000)
+    messages = handle.received
     kinds = [type(m).__name__ for m in messages]
-    assert kinds[:2] == ["Started", "ChatStarted"] and kinds[-2:] == ["ChatEnded", "Done"]
+    assert kinds[:3] == ["Started", "Loading", "ChatStarted"] and kinds[-2:] == ["ChatEnded", "Done"]
+    assert "Loading chat model" in messages[1].text  # the job's own state while its model loads
+    messages = [m for m in messages if not isinstance(m, Loading)]
+    kinds = [type(m).__name__ for m in messages]
     assert set(kinds[2:-2]) == {"Token"}
     tokens = [m for m in messages if isinstance(m, Token)]
     started = next(m for m in messages if isinstance(m, ChatStarted))

@@ -81,3 +81,15 @@ def test_accepts_only_job_types_the_lane_runs(client):
     assert not client.accepts(Step(0, 0))
     with pytest.raises(TypeError):
         client.submit(Step(0, 0))
+
+
+def test_a_finished_handle_nobody_keeps_is_freed_with_its_messages(qtbot, client):
+    import gc
+    import weakref
+
+    handle = client.submit(CountJob(2))
+    gone = weakref.ref(handle)
+    qtbot.waitUntil(lambda: gone().done, timeout=10000)
+    del handle
+    gc.collect()
+    assert gone() is None and client.handle(0) is None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from desktop.core.canvas_inputs import CanvasInputs, canvas_inputs, generation_blocker
 from desktop.core.document import Document, EditError
@@ -55,6 +55,12 @@ def blocker(document: Document | None, mode: str) -> str | None:
     return None
 
 
+def free_size(document: Document | None, mode: str, hires_scale: float = 0.0) -> bool:
+    """Whether the Size fields are the user's: text to image with no selection (and no hires fix, whose second
+    pass fills the area). Otherwise the area sets them."""
+    return mode == "txt2img" and not hires_scale and (document is None or document.selection is None)
+
+
 def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, GenerationParams, RgbImage | None, bytes | None]:
     """Read the canvas for `params.mode`: the job's target, params at the area's size, init image and mask.
 
@@ -62,7 +68,12 @@ def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, Ge
     """
     inputs = canvas_inputs(document, params.mode)
     width, height = generation_size(inputs.rect)
-    if params.hires_scale:  # the hires fix fills the area with its second pass: the first runs 1/scale as large
+    if free_size(document, params.mode, params.hires_scale) and (params.width, params.height) != (width, height):
+        # text to image at a size of its own (typed, or restored by Reuse settings): a layer of exactly that
+        # size at the canvas's corner; the canvas grows to hold it (canvas_inputs.add_result)
+        inputs = replace(inputs, rect=Rect(0, 0, params.width, params.height))
+        width, height = params.width, params.height
+    elif params.hires_scale:  # the hires fix fills the area with its second pass: the first runs 1/scale as large
         width, height = (max(MIN_SIDE, _step(side / params.hires_scale)) for side in (width, height))
     params = params.replace(width=width, height=height)
     init = None

@@ -232,9 +232,7 @@ class CanvasWorkspace(QObject):
         self.actions["quick-mask"].setChecked(self.tools.mask_mode)
 
     def _on_expanded(self) -> None:
-        index = self.panel.mode.findData("outpaint")
-        if index >= 0:
-            self.panel.mode.setCurrentIndex(index)
+        self.panel.model.mode = "outpaint"
         self.window.show_status("Canvas expanded: Generate (Outpaint) fills the new area from the picture around it")
 
     def _show_position(self, point: QPointF | None) -> None:

@@ -14,12 +14,13 @@ DOCK_MIN_WIDTH = 300
 class ChatFeature:
     """Builds and connects the chat dock, AssistantActions and the PromptEnhancer for one window."""
 
-    def __init__(self, window, worker, store, settings=None) -> None:
-        self.panel = ChatPanel(store, worker, settings)
+    def __init__(self, window, client, store, prompt, request_image, settings=None) -> None:
+        """`prompt`: the PromptModel; `request_image(**overrides)`: queue a generation (GenerationController.request)."""
+        self.panel = ChatPanel(store, client, settings)
         self.dock = window.add_dock("Chat", self.panel, Qt.DockWidgetArea.RightDockWidgetArea)
         self.dock.setMinimumWidth(DOCK_MIN_WIDTH)  # the window tabs it with the Gallery when it is first shown
-        self.actions = AssistantActions(self.panel, window.prompt_panel)
-        self.enhancer = PromptEnhancer(window.prompt_panel, worker, self.panel.selected_model)
+        self.actions = AssistantActions(self.panel, prompt, request_image)
+        self.enhancer = PromptEnhancer(prompt, window.prompt_panel, client, self.panel.selected_model)
         window.add_action("&View", "Focus Chat &Input", self.focus_input, "Ctrl+Shift+C",
                           "Show the chat dock and type a message")
 
@@ -36,25 +37,10 @@ class ChatFeature:
         offer while a server is used; None goes back to the local models at the next set_models.
         """
         self.server_models = server_models
-        if hasattr(self.panel, "client"):  # the dock and Enhance follow per-job handles of an EngineClient
-            for owner in (self.panel, self.enhancer):
-                if owner.client is not client and owner.handle is not None:
-                    owner.handle.cancel()  # the handle still brings its Cancelled: the reply ends "stopped"
-                owner.client = client
-            if server_models is not None:
-                self.panel.set_models(server_models)
-            return
-        lane = getattr(client, "worker", client)  # the dock and Enhance talk to a lane (its client's)
-        lanes = self.__dict__.setdefault("_lanes", {self.panel.worker})  # lanes they listen to already
-        for owner in (self.panel, self.enhancer):
-            if owner.worker is lane:
-                continue
-            if owner.job_id is not None:  # its Cancelled still comes from the old lane: both stay connected
-                owner.worker.cancel(owner.job_id)
-            if lane not in lanes:
-                lane.message.connect(owner._on_message)  # messages are matched by job id: two lanes are fine
-            owner.worker = lane
-        lanes.add(lane)
+        for owner in (self.panel, self.enhancer):  # both follow per-job handles of an EngineClient
+            if owner.client is not client and owner.handle is not None:
+                owner.handle.cancel()  # the handle still brings its Cancelled: the reply ends "stopped"
+            owner.client = client
         if server_models is not None:
             self.panel.set_models(server_models)
 

@@ -1,7 +1,7 @@
 """Enhance: the chat model rewrites the image prompt for the selected model's family; the user sees a diff.
 
-The seed in the prompt panel's Seed box seeds the rewrite too, so the same seed gives the same
-rewrite. On Accept the prompt panel keeps the first original as `original_prompt`, so the saved
+The prompt model's seed seeds the rewrite too, so the same seed gives the same rewrite. On Accept the
+prompt model keeps the first original as `original_prompt`, so the saved
 image records both the prompt it was made with and the one the user wrote. It is dropped once the
 prompt no longer shares most of its words with the accepted rewrite (the user wrote a new one).
 """
@@ -66,23 +66,27 @@ class PromptEnhancer(QObject):
 
     dialog_shown = Signal(object)  # EnhanceDialog
 
-    def __init__(self, prompt_panel, worker, chat_model: Callable[[], object], parent: QObject | None = None) -> None:
+    def __init__(self, prompt, prompt_panel, client, chat_model: Callable[[], object],
+                 parent: QObject | None = None) -> None:
         super().__init__(parent or prompt_panel)
-        self.panel, self.worker, self.chat_model = prompt_panel, worker, chat_model
-        self.job_id: int | None = None
+        self.prompt, self.panel, self.client, self.chat_model = prompt, prompt_panel, client, chat_model
+        self.handle = None  # the JobHandle of the rewrite running, if any
         self.dialog: EnhanceDialog | None = None
         self.accepted: tuple[str, str] | None = None  # (original, rewrite) of the last accepted Enhance
         prompt_panel.enhance_requested.connect(self.enhance)
-        prompt_panel.prompt.textChanged.connect(self._on_prompt_edited)
-        worker.message.connect(self._on_message)
+        prompt.changed.connect(self._on_prompt_changed)
+
+    @property
+    def job_id(self) -> int | None:
+        return self.handle.job_id if self.handle is not None else None
 
     @Slot()
-    def enhance(self) -> int | None:
-        """Start a rewrite, or stop the one running; returns the job id when one was started."""
-        if self.job_id is not None:
-            self.worker.cancel(self.job_id)
+    def enhance(self):
+        """Start a rewrite, or stop the one running; returns the JobHandle when one was started."""
+        if self.handle is not None:
+            self.handle.cancel()
             return None
-        prompt = self.panel.prompt.toPlainText().strip()
+        prompt = self.prompt.prompt.strip()
         if not prompt:
             self.panel.show_notice("There is no prompt to enhance: type a few words first.")
             return None
@@ -90,26 +94,23 @@ class PromptEnhancer(QObject):
         if chat is None:
             self.panel.show_notice("Enhance needs a chat model: choose one in the Chat panel (View ▸ Chat).")
             return None
-        image = self.panel.selected_model()
-        try:
-            seed = int(self.panel.seed.text().strip())
-        except ValueError:
-            seed = 0
+        image = self.prompt.selected_model
+        seed = self.prompt.seed if "seed" not in self.prompt.errors else 0
         job = EnhanceJob(prompt, image.family if image is not None else SDXL, chat.path, seed)
-        self.job_id = job.job_id
         self.panel.set_enhancing(True)
         self.panel.show_notice("Enhancing the prompt…")
-        self.worker.submit(job)
-        return job.job_id
+        self.handle = self.client.submit(job)
+        self.handle.message.connect(self._on_message)
+        return self.handle
 
     @Slot(object)
     def _on_message(self, message) -> None:
-        if self.job_id is None or getattr(message, "job_id", None) != self.job_id:
+        if self.handle is None or getattr(message, "job_id", None) != self.handle.job_id:
             return
         if isinstance(message, EnhanceResult):
             self.show_result(message)
         elif isinstance(message, (Done, Cancelled, Failed)):
-            self.job_id = None
+            self.handle = None
             self.panel.set_enhancing(False)
             if isinstance(message, Failed):
                 self.panel.show_notice(f"Enhance failed: {message.message}")
@@ -132,16 +133,14 @@ class PromptEnhancer(QObject):
         if not enhanced:
             self.panel.show_notice("The enhanced prompt was empty: kept your prompt.")
             return
-        original = self.panel.original_prompt or dialog.result.original  # enhancing twice keeps the first
+        original = self.prompt.original_prompt or dialog.result.original  # enhancing twice keeps the first
         self.accepted = (original, enhanced)
-        self.panel.prompt.setPlainText(enhanced)
-        self.panel.original_prompt = original
+        self.prompt.update(prompt=enhanced, original_prompt=original)
         self.panel.show_notice("Enhanced prompt accepted; the original is kept in the image's metadata.")
 
-    @Slot()
-    def _on_prompt_edited(self) -> None:
-        if self.accepted is None or self.panel.original_prompt != self.accepted[0]:
+    def _on_prompt_changed(self, name: str, text) -> None:
+        if name != "prompt" or self.accepted is None or self.prompt.original_prompt != self.accepted[0]:
             return  # not our rewrite (none yet, or restored from an image's settings)
-        if not still_derived(self.panel.prompt.toPlainText(), self.accepted[1]):
-            self.panel.original_prompt = ""
+        if not still_derived(text, self.accepted[1]):
+            self.prompt.original_prompt = ""
             self.accepted = None
