@@ -187,15 +187,17 @@ def softer_brush(p: Person) -> None:
 
 # ---------------------------------------------------------------------- gestures listed in Help
 def generate(p: Person) -> None:
-    """Ctrl+Enter while typing the prompt: the picture appears on the canvas as a layer named after it."""
+    """Ctrl+Enter while typing the prompt: the picture appears on the canvas as a layer named after it, and
+    the Seed field shows the seed it was made with."""
     prompt = p.window.prompt_panel.prompt
     make_active(p.window)
     prompt.setFocus()
     QTest.keyClicks(prompt, "a lighthouse")
-    with p.qtbot.waitSignal(p.app.controller.image_ready, timeout=60000):
+    with p.qtbot.waitSignal(p.app.controller.image_ready, timeout=60000) as made:
         QTest.keyClick(prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     p.qtbot.waitUntil(lambda: p.document is not None and p.layer_names() == ["a lighthouse"], timeout=10000)
     assert p.canvas.image.width() == 64
+    assert p.window.prompt_panel.seed.text() == str(made.args[0].params.seed)
 
 
 def cancel_generation(p: Person) -> None:
@@ -208,6 +210,7 @@ def cancel_generation(p: Person) -> None:
     p.qtbot.waitUntil(lambda: panel.progress.maximum() == 150 and panel.progress.value() >= 1, timeout=60000)
     QTest.keyClick(p.canvas, Qt.Key.Key_Escape)
     p.qtbot.waitUntil(lambda: not panel.cancel_button.isEnabled(), timeout=30000)
+    assert "Generation cancelled" in p.status()
     assert p.document is None or not p.document.layers or p.layer_names() == []
     assert list(p.app.outputs_dir().rglob("*.png")) == []
 
