@@ -169,6 +169,9 @@ class Shots:
         self.gallery(atelier)
         self.models(atelier)
         self.dialogs(atelier)
+        self.prompt_advanced(atelier)
+        self.settings_dialogs(atelier)
+        self.upscale(atelier)
         atelier.theme_actions["light"].trigger()
         atelier.chat.dock.raise_()
         self.save(window, "main-window-light")
@@ -249,6 +252,41 @@ class Shots:
         question.show()
         self.save(question, "dialog-unsaved")
         question.close()
+
+    def prompt_advanced(self, atelier) -> None:
+        """The prompt panel with Advanced open, the hires fix on and a notice: nothing may need a scrollbar."""
+        window, panel = atelier.window, atelier.window.prompt_panel
+        panel.advanced_toggle.setChecked(True)
+        panel.hires.enabled.setChecked(True)
+        window.show_error("Width 250 is not a multiple of 8: it was snapped to 248")
+        self.save(window, "prompt-advanced")
+        panel.show_notice("")
+        panel.hires.enabled.setChecked(False)
+        panel.advanced_toggle.setChecked(False)
+
+    def settings_dialogs(self, atelier) -> None:
+        """Settings > Image Engine…, Chat Engine… and Model Folders… as the menu opens them."""
+        home = Path(os.environ["ATELIER_HOME"])
+        comfy = home / "ComfyUI" / "models"  # a linked folder in use, and one on a drive that is not plugged in
+        for name in ("checkpoints", "loras", "vae", "upscale_models"):
+            (comfy / name).mkdir(parents=True, exist_ok=True)
+        atelier.settings.extra_model_dirs = [str(comfy.parent), "/media/usb-drive/sd-models"]
+        menu = next(m for name, m in atelier.window.menus.items() if name.replace("&", "") == "Settings")
+        for view, action, opened in (("dialog-image-engine", "Image Engine…", lambda: atelier.image_engine.dialog),
+                                     ("dialog-chat-engine", "Chat Engine…", lambda: atelier.connections.engine_dialog),
+                                     ("dialog-model-folders", "Model Folders…",
+                                      lambda: atelier.connections.folders_dialog)):
+            next(a for a in menu.actions() if a.text().replace("&", "") == action).trigger()
+            dialog = opened()
+            self.save(dialog, view)
+            dialog.reject()
+        atelier.settings.extra_model_dirs = []
+
+    def upscale(self, atelier) -> None:
+        atelier.upscale.open_dialog()
+        dialog = atelier.upscale.dialog
+        self.save(dialog, "dialog-upscale")
+        dialog.reject()
 
 
 if __name__ == "__main__":

@@ -33,6 +33,7 @@ from desktop.ui.chat.conversation_settings import ConversationSettings
 from desktop.ui.chat.message_view import MessageView
 from desktop.ui.chat.message_widget import MessageWidget
 from desktop.ui.text_fit import ElidedLabel, breakable, fit_to_width
+from desktop.ui.theme import set_tone
 
 IMAGINE = "/imagine"
 PANEL_WIDTH = 330  # what the dock asks for; the window may give it more or less
@@ -102,7 +103,7 @@ class ChatPanel(QWidget):
         self.model_hint.setObjectName("chat-model-hint")
         self.store_notice = QLabel(wordWrap=True)
         self.store_notice.setObjectName("chat-store-notice")
-        self.store_notice.setStyleSheet("color: #c77c00;")
+        set_tone(self.store_notice, "warning")
         self.conversations = ConversationList()
         self.conversations.new_button.hide()  # the header's New button does it
         self.conversations.hide()  # the dock is narrow and often short: the list opens on demand
@@ -128,7 +129,7 @@ class ChatPanel(QWidget):
         self.view = MessageView()
         self.notice = QLabel(wordWrap=True)
         self.notice.setObjectName("chat-notice")
-        self.notice.setStyleSheet("color: #c77c00;")
+        set_tone(self.notice, "warning")
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.input = ChatInput(placeholderText=f"Message the assistant (Enter sends, Shift+Enter: new line; "
                                                f"{IMAGINE} <prompt> makes an image)")

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QT
 
 from desktop.core.lora_syntax import MAX_WEIGHT
 from desktop.core.models import LORA, UNKNOWN, ModelEntry
+from desktop.ui.theme import set_tone
 
 PLACEHOLDER = "Add a LoRA…"
 
@@ -44,7 +45,7 @@ class LoraRow(QWidget):
 
     def set_warning(self, text: str) -> None:
         self.label.setToolTip(text)
-        self.label.setStyleSheet("color: #e0a040;" if text else "")
+        set_tone(self.label, "warning" if text else "")
 
 
 class LoraPicker(QWidget):

@@ -31,6 +31,13 @@ DARK_COLOURS = (
     ("PlaceholderText", "#8c8c93", None), ("Accent", "#3d7fd6", None),
 )
 CANVAS_BACKGROUND = {"dark": "#232326", "light": "#b9b9be"}  # around the picture: neutral, never tinted
+# Text that is not the palette's own (notices, quiet hints, errors): one colour per theme, each at least
+# 4.5:1 against the theme's window colour (WCAG AA), so an amber notice stays readable on a light window
+TONES = {
+    "warning": {"dark": "#e0a040", "light": "#8a5300"},
+    "muted": {"dark": "#9aa0aa", "light": "#5f636b"},
+    "error": {"dark": "#ff6b6b", "light": "#b3261e"},
+}
 
 
 def is_dark(choice: str, scheme: Qt.ColorScheme | None = None) -> bool:
@@ -82,6 +89,8 @@ class Theme(QObject):
         app.setPalette(dark_palette() if self.dark else light_palette(app))
         app.setProperty("atelier_theme", "dark" if self.dark else "light")
         for widget in app.allWidgets():
+            if widget.property("tone"):
+                set_tone(widget, widget.property("tone"), widget.property("tone_style") or "")
             widget.update()  # icons and the canvas paint from the palette: repaint them now
 
     def _on_desktop_changed(self, scheme: Qt.ColorScheme) -> None:
@@ -96,6 +105,21 @@ def canvas_background(widget: QWidget) -> QColor:
     if theme in CANVAS_BACKGROUND:
         return QColor(CANVAS_BACKGROUND[theme])
     return widget.palette().color(QPalette.ColorRole.Dark)
+
+
+def tone_colour(tone: str) -> str:
+    """The colour of a tone ("warning", "muted", "error") in the theme now (dark before one is applied)."""
+    app = QApplication.instance()
+    theme = app.property("atelier_theme") if app is not None else None
+    return TONES[tone]["light" if theme == "light" else "dark"]
+
+
+def set_tone(widget: QWidget, tone: str, style: str = "") -> QWidget:
+    """Colour a widget's text with a tone; a theme switch recolours it. `style`: more CSS for it (padding)."""
+    widget.setProperty("tone", tone)
+    widget.setProperty("tone_style", style)
+    widget.setStyleSheet(f"color: {tone_colour(tone)};{(' ' + style) if style else ''}" if tone else style)
+    return widget
 
 
 def install_theme_menu(window, theme: Theme, save: Callable[[str], None]) -> dict[str, QAction]:

@@ -23,6 +23,7 @@ from desktop.core.control_tokens import hide_control_tokens
 from desktop.core.markdown_render import fenced_blocks, render_markdown
 from desktop.core.tool_calls import TextSegment, ToolCall, parse_reply
 from desktop.ui.text_fit import breakable, fit_to_width
+from desktop.ui.theme import set_tone, tone_colour
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 STATUS_TAGS = {"streaming": "writing…", "stopped": "stopped", "error": "failed"}
@@ -31,7 +32,7 @@ MESSAGE_CSS = """
 p, li { margin-top: 2px; margin-bottom: 4px; }
 pre { white-space: pre-wrap; background-color: rgba(127, 127, 127, 0.16); padding: 6px; }
 code { background-color: rgba(127, 127, 127, 0.16); }
-blockquote { margin-left: 10px; color: #888888; }
+blockquote { margin-left: 10px; color: #8c8c93; }
 h1, h2, h3 { margin-top: 6px; margin-bottom: 4px; }
 """
 DECISIONS = {"approved": "✓ Approved", "auto-approved": "✓ Approved automatically", "rejected": "✗ Rejected"}
@@ -47,7 +48,7 @@ def message_html(content: str, role: str, finished: bool) -> str:
     for piece in parse_reply(content):
         if isinstance(piece, TextSegment) and piece.problem:
             parts.append(f"<pre>{html.escape(piece.text)}</pre>"
-                         f'<p style="color:#c77c00">⚠ {html.escape(piece.problem)}</p>')
+                         f'<p style="color:{tone_colour("warning")}">⚠ {html.escape(piece.problem)}</p>')
         elif isinstance(piece, TextSegment):
             parts.append(render_markdown(piece.text))
     return "\n".join(parts)
@@ -151,7 +152,7 @@ class MessageWidget(QFrame):
         self.text = MessageText()
         self.error_label = QLabel(wordWrap=True)
         self.error_label.setObjectName("message-error")
-        self.error_label.setStyleSheet("color: #d04040;")
+        set_tone(self.error_label, "error")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.extras = QVBoxLayout()  # prompt-block buttons and tool cards, rebuilt when the text is final
         self.editor: QPlainTextEdit | None = None
@@ -207,7 +208,7 @@ class MessageWidget(QFrame):
     def _render(self) -> None:
         self.text.setHtml(message_html(self.content, self.message.role, self.finished))
         tag = STATUS_TAGS.get(self.status, "")
-        self.status_label.setText(f'<span style="color:#c77c00">{tag}</span>' if tag else "")
+        self.status_label.setText(f'<span style="color:{tone_colour("warning")}">{tag}</span>' if tag else "")
         error = getattr(self.message, "error", "")
         self.error_label.setText(f"The reply failed: {error}" if self.status == "error" and error else "")
         self.error_label.setVisible(self.status == "error" and bool(error))
