@@ -261,6 +261,7 @@ class Shots:
         window.show_error("Width 250 is not a multiple of 8: it was snapped to 248")
         self.save(window, "prompt-advanced")
         panel.show_notice("")
+        window.statusBar().clearMessage()
         panel.hires.enabled.setChecked(False)
         panel.advanced_toggle.setChecked(False)
 
