@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from PIL import Image
+from PySide6.QtCore import Qt
 
 from desktop.core.outputs import save_generation
 from desktop.core.params import GenerationParams
@@ -50,3 +51,26 @@ def test_the_canvas_tools_are_icons_with_tooltips_naming_their_keys(start_atelie
         assert action.toolTip() and (not keys or f"({keys})" in action.toolTip()), action.toolTip()
     options = app.workspace.options
     assert not options.expand_button.icon().isNull() and options.expand_button.toolTip()
+
+
+def test_at_1280x800_every_box_and_label_in_the_prompt_panel_shows_its_whole_text(qtbot, start_atelier, tiny_sd15):
+    """No clipped words at the size we design for: each combo box's current text fits its text field, and each
+    one-line label fits its width (a long note wraps or is elided with an ellipsis, never cut mid-word)."""
+    from PySide6.QtWidgets import QComboBox, QLabel, QStyle, QStyleOptionComboBox
+
+    app = start_atelier({"tiny-sd15": tiny_sd15})
+    panel = app.window.prompt_panel
+    qtbot.mouseClick(panel.advanced_toggle, Qt.MouseButton.LeftButton)
+    panel.hires.enabled.setChecked(True)
+    qtbot.waitUntil(lambda: panel.guidance.isVisible(), timeout=2000)
+    boxes = [box for box in panel.findChildren(QComboBox) if box.isVisible()]
+    assert len(boxes) >= 5  # model, LoRA, mode, hires upscaler, sampler, VAE
+    for box in boxes:
+        option = QStyleOptionComboBox()
+        box.initStyleOption(option)
+        field = box.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                           QStyle.SubControl.SC_ComboBoxEditField, box)
+        assert box.fontMetrics().horizontalAdvance(box.currentText()) <= field.width(), box.currentText()
+    for label in panel.findChildren(QLabel):
+        if label.isVisible() and label.text() and not label.wordWrap() and "<" not in label.text():
+            assert label.fontMetrics().horizontalAdvance(label.text()) <= label.contentsRect().width(), label.text()
