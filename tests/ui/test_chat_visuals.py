@@ -44,3 +44,13 @@ def test_the_chat_dock_keeps_its_width_while_a_reply_streams(qtbot, start_atelie
     assert widths == {width} and canvas.width() == canvas_width
     reply = last_widget(panel)
     assert reply.message.role == "assistant" and reply.width() <= panel.view.viewport().width()
+
+
+def test_a_reply_shown_finished_keeps_its_text_when_late_tokens_arrive(dock, store):  # noqa: F811
+    """On a busy machine the lane can end a reply before the window shows its start: the dock then shows the
+    saved reply whole, and the tokens still queued for it must not cut it back to their piece."""
+    conversation = saved_conversation(store, ("user", "ideas?"), ("assistant", "A heron in morning fog"))
+    dock.open_conversation(conversation)
+    widget = last_widget(dock)
+    widget.append_stream("A her", 0)
+    assert widget.content == "A heron in morning fog" and widget.text.toPlainText() == "A heron in morning fog"

@@ -190,8 +190,9 @@ class MessageWidget(QFrame):
 
     # ------------------------------------------------------------------ content
     def append_stream(self, text: str, offset: int) -> None:
-        """Add streamed text; a piece already shown (the view was reloaded meanwhile) is not added twice."""
-        if offset > len(self.content):
+        """Add streamed text; a piece already shown (the view was reloaded meanwhile) is not added twice.
+        A reply shown finished (the lane ended it before the window caught up) keeps its saved text."""
+        if self.finished or offset > len(self.content):
             return  # a gap cannot happen on one lane; ignore rather than show a garbled reply
         self.content = self.content[:offset] + text if offset < len(self.content) else self.content + text
         self.text.setHtml(message_html(self.content, self.message.role, finished=False))
