@@ -22,8 +22,8 @@ if __package__ in (None, ""):  # `python benchmarks/__main__.py`
 from benchmarks.figures import RESULTS, Context, Figure, machine, missing  # noqa: E402
 
 # the unet section runs first in the full mode: preview_share divides by its step time
-SECTIONS = ("unet", "decode", "startup", "stall", "generation", "memory", "fast", "token_merge", "chat", "gpu",
-            "openvino_cpu")
+SECTIONS = ("unet", "decode", "startup", "stall", "generation", "memory", "fast", "token_merge", "chat", "steering",
+            "gpu", "openvino_cpu")
 REQUIRED = (
     "startup_paint_s", "startup_ready_s", "gui_stall_p99_ms", "gui_stall_max_ms", "overhead_ratio",
     "first_preview_s", "preview_share", "load_ratio", "rss_ratio", "chat_ttft_overhead_ms", "chat_tps_ratio",

@@ -10,7 +10,7 @@ import os
 import sys
 from pathlib import Path
 
-from desktop.core.models import IMAGE_KINDS, LORA, TAESD, VAE, discover_models, resolve_model
+from desktop.core.models import IMAGE_KINDS, LORA, STEERING_KINDS, TAESD, VAE, discover_models, resolve_model
 from desktop.core.params import SCHEDULERS, nearest_valid_side
 from desktop.core.paths import AppPaths, hf_cache_dir
 from desktop.core.settings import Settings
@@ -78,6 +78,10 @@ class Atelier:
 
         self.chat = ChatFeature(self.window, self.client, self.chat_store, self.prompt, self.controller.request,
                                 self.settings)
+        from desktop.ui.canvas.steering_feature import SteeringFeature  # control layers, references, regions
+
+        self.steering = SteeringFeature(self.window, self.workspace, self.client, self.prompt)
+        self.gallery.dock.reuse_settings.connect(self.steering.restore)  # layers marked again by name
         self._restore_panel()
         self.extra_model: str | None = model
         from desktop.ui.models_feature import ModelsFeature  # Models window, model-file drops, imports, downloads
@@ -179,6 +183,11 @@ class Atelier:
         self.prompt.set_models(image_entries, select)
         self.window.prompt_panel.set_models_folder(str(self.models_dir()))  # named in the hint when there is none
         self.prompt.addons = tuple(e for e in entries if e.kind in ADDON_KINDS)  # LoRAs, VAEs, TAESDs beside it
+        # ControlNets, IP-Adapters, image encoders, depth/pose models: for the steering dialog and the jobs
+        steering = tuple(e for e in entries if e.kind in STEERING_KINDS)
+        if getattr(self, "image_engine", None) is not None:  # on a ComfyUI server: its ControlNets
+            steering = self.image_engine.steering_models(steering)
+        self.prompt.steering_models = steering
         from desktop.core.upscalers import upscaler_names
 
         self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))

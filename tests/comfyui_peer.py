@@ -23,6 +23,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 CHECKPOINT_VERSION = 1
 CHECKPOINT_NAME = "atelier-random-sd15.safetensors"
+CONTROLNET_VERSION = 1
+CONTROLNET_NAME = "atelier-random-control-sd15.safetensors"
 
 
 def peer_folder() -> Path | None:
@@ -99,6 +101,43 @@ def cached_checkpoint() -> Path:
     if not path.exists():
         build_sd15_checkpoint(path)
     return path
+
+
+def build_sd15_controlnet(path: Path) -> Path:
+    """Write a random-weight SD 1.5 ControlNet (diffusers layout, which ComfyUI converts; fp16, ~700 MB).
+
+    Its zero convolutions get random values too (a trained one's are far from zero), so it changes the image.
+    """
+    import torch
+    from diffusers import ControlNetModel
+    from safetensors.torch import save_file
+
+    generator = torch.Generator().manual_seed(4321)
+    state, _ = _random_state(ControlNetModel, REPO / "resources" / "model_configs" / "controlnet_sd15" / "config.json",
+                             generator)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(f".{os.getpid()}.partial")
+    save_file({k: v.contiguous() for k, v in state.items()}, str(partial), metadata={"format": "pt"})
+    os.replace(partial, path)
+    return path
+
+
+def cached_controlnet() -> Path:
+    """The cached random SD 1.5 ControlNet, built on first use (about 20 s)."""
+    path = asset_cache() / f"controlnet-sd15-random-v{CONTROLNET_VERSION}" / CONTROLNET_NAME
+    if not path.exists():
+        build_sd15_controlnet(path)
+    return path
+
+
+def add_controlnet(base: Path) -> Path:
+    """The cached ControlNet in the server's models/controlnet (a link: used in place, like a user's folder)."""
+    source = cached_controlnet()
+    link = base / "models" / "controlnet" / source.name
+    link.parent.mkdir(parents=True, exist_ok=True)
+    if not link.exists():
+        link.symlink_to(source)
+    return link
 
 
 def free_port() -> int:

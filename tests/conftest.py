@@ -43,6 +43,48 @@ def tiny_sdxl(tiny_models_dir) -> Path:
 
 
 @pytest.fixture(scope="session")
+def tiny_controlnet(tiny_models_dir, tiny_sd15) -> Path:
+    """A ControlNet folder made from the tiny SD 1.x UNet (random output convolutions)."""
+    from desktop.engine import tiny_steering
+
+    return _built(tiny_models_dir, "tiny-controlnet", lambda f: tiny_steering.build_controlnet(f, tiny_sd15))
+
+
+@pytest.fixture(scope="session")
+def tiny_controlnet_xl(tiny_models_dir, tiny_sdxl) -> Path:
+    from desktop.engine import tiny_steering
+
+    return _built(tiny_models_dir, "tiny-controlnet-xl", lambda f: tiny_steering.build_controlnet(f, tiny_sdxl))
+
+
+@pytest.fixture(scope="session")
+def tiny_ip_adapter(tiny_models_dir, tiny_sd15) -> Path:
+    """models/ipadapter as a user lays it out: adapters for the tiny SD 1.x model and image_encoder/ beside them."""
+    from desktop.engine import tiny_steering
+
+    def build(folder: Path) -> None:
+        tiny_steering.build_ip_adapter(folder / "ip-adapter_tiny.safetensors", tiny_sd15)
+        tiny_steering.build_ip_adapter(folder / "ip-adapter-full-face_tiny.safetensors", tiny_sd15, full_face=True)
+        tiny_steering.build_image_encoder(folder / "image_encoder")
+
+    return _built(tiny_models_dir, "ipadapter", build)
+
+
+@pytest.fixture(scope="session")
+def tiny_depth(tiny_models_dir) -> Path:
+    from desktop.engine import tiny_steering
+
+    return _built(tiny_models_dir, "tiny-depth", tiny_steering.build_depth_estimator)
+
+
+@pytest.fixture(scope="session")
+def tiny_pose(tiny_models_dir) -> Path:
+    from desktop.engine import tiny_steering
+
+    return _built(tiny_models_dir, "tiny-pose", tiny_steering.build_pose_estimator)
+
+
+@pytest.fixture(scope="session")
 def tiny_taesd(tiny_models_dir) -> Path:
     from desktop.engine import tiny_models
 

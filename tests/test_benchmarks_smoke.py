@@ -64,3 +64,12 @@ def test_markdown_report_lists_every_figure(tmp_path):
                           "unet_gflops": Figure(None, how="full mode only").as_dict()}}
     text = markdown(result)
     assert "| `load_ratio` | 1.2 x | <= 1.05 | **no** |" in text and "| `unet_gflops` | null |" in text
+
+
+def test_steering_section_times_a_control_and_two_regions_against_a_plain_step():
+    from benchmarks import steering
+
+    r = steering.child("tiny", 64, 1)
+    assert {name: len(times) for name, times in r["times_s"].items()} == {"plain": 1, "control": 1, "regions": 1}
+    figures = steering.figures_from(r, "tiny")
+    assert set(figures) == set(steering.KEYS) and all(f.value > 0 for f in figures.values())

@@ -1,5 +1,6 @@
 """`main.py generate --comfyui URL` as a user runs it (a real subprocess) against the real ComfyUI."""
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -53,3 +54,39 @@ def test_bad_addresses_and_servers_give_one_clear_line(tmp_path, comfyui_server)
         assert result.returncode == code and needle in result.stderr, (extra, result.stderr)
         assert len(result.stderr.strip().splitlines()) <= 2  # "Sending the job…" then the one error line
         assert result.stderr.strip().splitlines()[-1].startswith("atelier generate: ")
+
+
+def test_control_layers_and_regions_on_a_comfyui_server(tmp_path, comfyui_server):
+    from comfyui_peer import CONTROLNET_NAME, add_controlnet
+
+    add_controlnet(comfyui_server.base)
+    sketch = Image.new("RGBA", (64, 64), (0, 0, 0, 0))
+    sketch.paste((0, 0, 0, 255), (10, 10, 40, 20))  # strokes on a transparent layer
+    sketch.save(tmp_path / "sketch.png")
+    mask = Image.new("L", (64, 64), 0)
+    mask.paste(255, (32, 0, 64, 64))
+    mask.save(tmp_path / "right.png")
+    common = ("--comfyui", comfyui_server.url, "--model", "atelier-random-sd15", "--prompt", "a (tower:1.2)",
+              "--width", "64", "--height", "64", "--steps", "1", "--guidance", "1", "--seed", "9",
+              "--scheduler", "Euler")
+    out = tmp_path / "steered.png"
+    result = run_main(*common, "--control", f"scribble:{tmp_path / 'sketch.png'}:atelier-random-control-sd15:0.9",
+                      "--region", f"{tmp_path / 'right.png'}:a red dragon", "--out", str(out), home=tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = Image.open(out).text["parameters"]
+    assert f'ControlNet 0: "Module: invert (from white bg & black line), Model: {CONTROLNET_NAME}, Weight: 0.9' in text
+    assert text.startswith("a (tower:1.2)")  # the prompt as typed
+    atelier = json.loads(Image.open(out).text["atelier"])["params"]
+    assert atelier["regions"][0]["prompt"] == "a red dragon" and atelier["controls"][0]["type"] == "scribble"
+
+    cases = [
+        (("--reference", f"{tmp_path / 'sketch.png'}:ip-adapter_sd15"), "reference images (IP-Adapter) cannot be sent"),
+        (("--control", f"depth:{tmp_path / 'sketch.png'}:atelier-random-control-sd15"), "needs a depth estimator model"),
+        (("--control", f"canny:{tmp_path / 'sketch.png'}:control_canny"),
+         f"has no ControlNet 'control_canny'; it has: {CONTROLNET_NAME}"),
+    ]
+    for extra, needle in cases:
+        refused = run_main(*common, *extra, "--out", str(tmp_path / "no.png"), home=tmp_path)
+        assert refused.returncode == 2 and needle in refused.stderr, (extra, refused.stderr)
+        assert refused.stderr.strip().splitlines()[-1].startswith("atelier generate: ")
+        assert not (tmp_path / "no.png").exists()

@@ -60,7 +60,8 @@ def _filled(line: str, values: dict) -> str:
         line = line.replace(before, after)
     model = values["CHAT_MODEL"] if " chat " in line else values["SD_MODEL"]
     line = line.replace("PATH_OR_NAME", shlex.quote(model))
-    for key in ("IMAGE", "FILE.safetensors", "TEXT", "ID", "URL", "VAR", "NAME"):
+    for key in ("IMAGE", "FILE.safetensors", "TEXT", "ID", "URL", "VAR", "NAME", "EDGES.png", "MASK.png",
+                "CONTROLNET"):
         if key in values:
             line = re.sub(rf"(?<![\w.]){re.escape(key)}(?![\w])", shlex.quote(values[key]), line)
     return line
@@ -89,6 +90,17 @@ def test_each_readme_line_runs(line, placeholders, tmp_path, request):
     if " generate " in line:  # with Settings > Sign Images with C2PA on, as a user may have it: generate signs
         (home / "config").mkdir(parents=True)
         (home / "config" / "settings.json").write_text(json.dumps({"write_c2pa": True}))
+    if " --control " in line:  # a ControlNet in the models folder, an edge picture and a mask of the output's size
+        import shutil
+
+        import numpy as np
+
+        shutil.copytree(request.getfixturevalue("tiny_controlnet"), home / "models" / "controlnet" / "canny-sd15")
+        edges, mask = np.zeros((64, 64), np.uint8), np.zeros((64, 64), np.uint8)
+        edges[::8], mask[:, 32:] = 255, 255
+        Image.fromarray(edges).convert("RGB").save(tmp_path / "edges.png")
+        Image.fromarray(mask).save(tmp_path / "mask.png")
+        placeholders = {**placeholders, "EDGES.png": "edges.png", "MASK.png": "mask.png", "CONTROLNET": "canny-sd15"}
     if " upscale " in line:  # the built-in upscalers, converted once per session (not fetched per line)
         models = home / "models" / "upscale_models"
         models.mkdir(parents=True)
@@ -104,6 +116,9 @@ def test_each_readme_line_runs(line, placeholders, tmp_path, request):
         from desktop.core.metadata import provenance
 
         assert "Sampler: Euler a" in Image.open(tmp_path / "fox.png").text["parameters"]
+        if " --control " in line:
+            assert 'ControlNet 0: "Module: canny, Model: canny-sd15, Weight: 0.8' in \
+                Image.open(tmp_path / "fox.png").text["parameters"]
         if provenance.unavailable_reason() is None:
             assert provenance.read_manifest(tmp_path / "fox.png")["validation_state"] == "Valid"
             assert (home / "config" / "c2pa" / provenance.KEY_FILE).is_file()

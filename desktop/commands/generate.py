@@ -30,12 +30,27 @@ def add_arguments(parser) -> None:
     parser.add_argument("--hires", default="", metavar="SCALE[:STRENGTH[:UPSCALER]]",
                         help="hires fix: generate at --width x --height, upscale by SCALE (Latent, Lanczos or an "
                              "upscaler's name), then img2img at STRENGTH (default 0.5), e.g. --hires 2:0.5:Latent")
+    parser.add_argument("--control", action="append", default=[], metavar="TYPE:IMAGE[:MODEL[:WEIGHT[:START:END]]]",
+                        help="steer with a ControlNet (repeatable); TYPE: " + ", ".join(_control_types())
+                        + "; the image must have the output's size")
+    parser.add_argument("--control-as-is", action="store_true",
+                        help="the --control images already are the maps (edges, depth, pose): no preprocessing")
+    parser.add_argument("--reference", action="append", default=[], metavar="IMAGE:MODEL[:WEIGHT]",
+                        help="a reference image through an IP-Adapter (repeatable)")
+    parser.add_argument("--region", action="append", default=[], metavar="MASK_IMAGE:PROMPT",
+                        help="a prompt for the white area of a mask of the output's size (repeatable)")
     parser.add_argument("--out", required=True, help="where to write the PNG")
     parser.add_argument("--fast", action="store_true",
                         help="Fast mode: the few-step recipe for this model, its LoRAs and TAESD (says what it chose)")
     from desktop.commands import generate_comfyui
 
     generate_comfyui.add_arguments(parser)
+
+
+def _control_types() -> tuple[str, ...]:
+    from desktop.core.control_types import type_names
+
+    return type_names()
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -86,12 +101,13 @@ def run(args) -> int:
         return _fail(str(error))
     paths = AppPaths.default()
     settings = Settings.load(paths.config_dir / "settings.json")
-    if args.comfyui is not None:
-        from desktop.commands import generate_comfyui
-
-        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths))
     folders = [Path(settings.models_dir) if settings.models_dir else paths.models_dir]
     folders += [Path(p) for p in settings.extra_model_dirs]
+    if args.comfyui is not None:  # depth/pose models for control pictures are this computer's
+        from desktop.commands import generate_comfyui
+
+        return generate_comfyui.run(args, params, out, _fail, _signing_folder(settings, paths),
+                                    lambda: discover_models(folders, hf_cache_dir()))
     entries = discover_models(folders, hf_cache_dir())
     try:
         entry = resolve_model(args.model, entries)
@@ -108,7 +124,13 @@ def run(args) -> int:
         problem = missing_hires_upscaler(params.hires_upscaler)
         if problem:
             return _fail(problem)
-    return _generate(entry, params, out, entries, _signing_folder(settings, paths))
+    from desktop.commands.steering_args import SteeringArgError, parse_steering
+
+    try:
+        params, images = parse_steering(args, params, entries, entry.family)
+    except SteeringArgError as error:
+        return _fail(str(error))
+    return _generate(entry, params, out, entries, _signing_folder(settings, paths), images)
 
 
 def _signing_folder(settings, paths) -> Path | None:
@@ -120,10 +142,11 @@ def _signing_folder(settings, paths) -> Path | None:
     return signing_folder(settings.write_c2pa, paths.config_dir)
 
 
-def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = None) -> int:
+def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = None, images=((), (), ())) -> int:
     from desktop.core.outputs import save_generation
     from desktop.engine.addons import resolve_addons
     from desktop.engine.pipeline import ImageEngine, ModelLoadError
+    from desktop.engine.steering import steering_inputs
 
     engine = ImageEngine()
     if params.fast_mode:
@@ -150,13 +173,14 @@ def _generate(entry, params, out: Path, entries=(), c2pa_key_dir: Path | None = 
         print(f"step {step}/{total}  {elapsed:.1f} s elapsed, {left:.1f} s left", file=sys.stderr, flush=True)
 
     try:
-        if params.hires_scale:
+        steering = steering_inputs(*images, models=entries) if any(images) else None
+        if params.hires_scale:  # the control, reference and region images steer the first pass
             from desktop.commands.upscale import generate_hires_headless
 
-            images = generate_hires_headless(engine, params, on_progress, addons)
+            images = generate_hires_headless(engine, params, on_progress, addons, steering=steering)
         else:
             images = engine.generate(params, on_progress=on_progress, addons=addons,
-                                     on_status=lambda text: print(text, file=sys.stderr))
+                                     on_status=lambda text: print(text, file=sys.stderr), steering=steering)
     except ValueError as error:  # a LoRA made for another family, or one that matches no layer
         return _fail(str(error))
     seconds = time.perf_counter() - start

@@ -23,8 +23,8 @@ def add_arguments(parser) -> None:
                         help=f"environment variable holding the server's Bearer token (default {TOKEN_ENV})")
 
 
-def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
-    from desktop.core.messages import GenerateJob
+def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None, local_models=lambda: ()) -> int:
+    """`local_models()`: the models of this computer (depth/pose models make control pictures here)."""
     from desktop.core.outputs import save_generation
     from desktop.core.server_address import AddressError, ServerAddress
     from desktop.remote.comfyui_connection import ComfyUIConnection, NotOnServer, ServerError
@@ -39,6 +39,10 @@ def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
         address = ServerAddress.checked(args.comfyui, os.environ.get(args.token_env, ""))
     except AddressError as error:
         return fail(f"--comfyui: {error}" if "token" not in str(error) else f"${args.token_env}: {error}")
+    try:
+        params, job, preprocess = _steered_job(args, params, address.url, local_models)
+    except ValueError as error:  # a --control/--region/--reference that cannot be used: before the server is asked
+        return fail(str(error))
     server = ComfyUIConnection(address)
     start = time.perf_counter()
 
@@ -49,7 +53,7 @@ def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
     print(f"Sending the job to {server.name}…", file=sys.stderr)
     events = JobEvents(progress=on_progress, status=lambda text: print(text, file=sys.stderr))
     try:
-        result = generate(server, GenerateJob(params, args.model), threading.Event(), events)
+        result = generate(server, job, threading.Event(), events, preprocess=preprocess)
     except NotOnServer as error:  # a checkpoint, LoRA or VAE name the server does not have: bad input
         return fail(str(error))
     except ServerError as error:
@@ -64,3 +68,29 @@ def run(args, params, out: Path, fail, c2pa_key_dir: Path | None = None) -> int:
         return fail(f"could not write {out}: {error.strerror or error}", 1)
     print(f"Wrote {path} (seed {params.seed}, {seconds:.1f} s, on {server.name})")
     return 0
+
+
+def _steered_job(args, params, url: str, local_models):
+    """(params, GenerateJob, preprocess) with --control/--region pictures; ValueError for a bad option."""
+    from desktop.core.messages import GenerateJob, GrayImage, RgbaImage
+    from desktop.core.models import UNKNOWN
+    from desktop.remote.comfyui_steering import REFERENCES_REFUSED, needs_local_model
+
+    if not (args.control or args.region or args.reference):
+        return params, GenerateJob(params, args.model), None
+    if args.reference:
+        raise ValueError(f"--reference: {REFERENCES_REFUSED.format(server=url)}")
+    from desktop.commands.steering_args import parse_steering
+
+    entries = tuple(local_models())
+    params, (controls, _, regions) = parse_steering(args, params, entries, UNKNOWN, on_server=True)
+    job = GenerateJob(params, args.model, addons=entries,
+                      control_images=tuple(RgbaImage.from_pil(image) for image in controls),
+                      region_masks=tuple(GrayImage(mask.width, mask.height, mask.convert("L").tobytes())
+                                        for mask in regions))
+    preprocess = None
+    if needs_local_model(params):
+        from desktop.engine.control_images import DepthEstimators, local_preprocessor
+
+        preprocess = local_preprocessor(entries, DepthEstimators())
+    return params, job, preprocess

@@ -19,11 +19,18 @@ DIFFUSERS_CLASSES = (
     "StableDiffusionInpaintPipeline", "StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline",
     "StableDiffusionXLInpaintPipeline", "AutoPipelineForText2Image", "AutoPipelineForImage2Image",
     "AutoPipelineForInpainting", "AutoencoderKL", "AutoencoderTiny", "UNet2DConditionModel",
+    # steering: ControlNet pipelines (from_pipe picks them), several ControlNets, IP-Adapter parts
+    "ControlNetModel", "MultiControlNetModel", "StableDiffusionControlNetPipeline",
+    "StableDiffusionControlNetImg2ImgPipeline", "StableDiffusionControlNetInpaintPipeline",
+    "StableDiffusionXLControlNetPipeline", "StableDiffusionXLControlNetImg2ImgPipeline",
+    "StableDiffusionXLControlNetInpaintPipeline",
 )
 TRANSFORMERS_CLASSES = (
     "CLIPTextModel", "CLIPTextModelWithProjection", "CLIPTokenizer", "CLIPTokenizerFast",
     "AutoConfig", "AutoModelForCausalLM", "AutoTokenizer", "PreTrainedTokenizerFast",
     "TextIteratorStreamer", "StoppingCriteria", "StoppingCriteriaList",
+    "CLIPVisionModelWithProjection", "CLIPImageProcessor", "AutoModelForDepthEstimation", "AutoImageProcessor",
+    "VitPoseForPoseEstimation",  # reference images, depth and pose preprocessing
 )
 # AutoModelForCausalLM imports the architecture's module only when a model of it is loaded: touch
 # the families people run locally (LM Studio's and Ollama's usual catalogue) so a bundle that
@@ -42,6 +49,7 @@ SUPPORT_MODULES = (
     ("accelerate", ("init_empty_weights",)),
     ("peft", ("LoraConfig",)),
     ("compel", ("Compel",)),
+    ("cv2", ("Canny", "GaussianBlur", "Sobel")),  # control layers' preprocessors
     ("huggingface_hub", ("snapshot_download", "hf_hub_download", "HfApi")),
     ("hf_xet", ()),
     ("jinja2", ("Template",)),  # chat templates

@@ -204,7 +204,7 @@ def missing_hires_upscaler(name: str) -> str:
             f"{', '.join(upscaler_names(folders))}")
 
 
-def generate_hires_headless(engine, params, on_progress, addons) -> list:
+def generate_hires_headless(engine, params, on_progress, addons, steering=None) -> list:
     from desktop.engine.hires import generate_hires
     from desktop.engine.upscaler import load_upscaler
 
@@ -213,4 +213,5 @@ def generate_hires_headless(engine, params, on_progress, addons) -> list:
     def load(name: str):
         return load_upscaler(name, folders, cache_dir, trust=trust_list(config_dir), say=say)
 
-    return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, addons=addons, on_status=say)
+    return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, addons=addons, on_status=say,
+                          steering=steering)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from desktop.core.canvas_steering import picture, picture_layers, steering_blocker
 from desktop.core.compositing import fill_transparent, inpaint_alpha, outpaint_alpha, rgba_to_rgb
 from desktop.core.document import Document, EditError
 from desktop.core.edits import AddGeneratedLayer, ResizeCanvas
@@ -45,17 +46,17 @@ def generation_blocker(document: Document, mode: str) -> str | None:
     if mode not in MODES:
         return f"unknown mode {mode!r}: choose one of {', '.join(MODES)}"
     rect = document.selection_or_canvas()
-    if mode in ("img2img", "inpaint", "outpaint") and not any(l.visible and l.opacity > 0 for l in document.layers):
+    if mode in ("img2img", "inpaint", "outpaint") and not any(l.visible and l.opacity > 0 for l in picture_layers(document)):
         return "Nothing is visible to start from: show a layer, or use txt2img"
     if mode == "inpaint":
         if not document.mask.any():
             return "Paint a mask over the part to repaint first: inpaint changes only masked pixels"
         if not document.mask[rect.slices()].any():
             return "The mask lies outside the selection: paint inside it, or select none"
-    if mode == "outpaint" and document.composite(rect)[..., 3].min() == 255:
+    if mode == "outpaint" and picture(document, rect)[..., 3].min() == 255:
         where = "the selection" if document.selection else "the canvas"
         return f"There is no empty area in {where} to fill: expand the canvas first (drag an edge or Expand by N px)"
-    return None
+    return steering_blocker(document)
 
 
 def canvas_inputs(document: Document, mode: str) -> CanvasInputs:
@@ -66,7 +67,7 @@ def canvas_inputs(document: Document, mode: str) -> CanvasInputs:
     rect = document.selection_or_canvas()
     if mode == "txt2img":
         return CanvasInputs(mode, rect)
-    visible = document.composite(rect)
+    visible = picture(document, rect)  # steering layers (controls, references, regions) are not the picture
     if mode == "img2img":
         return CanvasInputs(mode, rect, rgba_to_rgb(visible))
     if mode == "inpaint":

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from desktop.core import json_text
-from desktop.core.models import ANY_SD, LORA, SD1, SD2, SDXL, SINGLE_FILE, TAESD, UNKNOWN, VAE
+from desktop.core.models import ANY_SD, CONTROLNET, IP_ADAPTER, LORA, SD1, SD2, SDXL, SINGLE_FILE, TAESD, UNKNOWN, VAE
 
 UNET = "UNet only"
 MAX_HEADER_BYTES = 100 * 1024 * 1024  # the safetensors format's own limit
@@ -181,6 +181,9 @@ def describe(header: SafetensorsHeader) -> tuple[str, str, str, str]:
         return LORA, _lora_family(header), layout, ""
     if any(n.startswith("model.diffusion_model.") for n in names):
         return (SINGLE_FILE, *_ldm_family(header))
+    steering = _steering_file(tensors)
+    if steering is not None:
+        return steering
     if any(n.startswith(("decoder.layers.", "encoder.layers.")) for n in names) or _is_raw_taesd(names):
         return TAESD, ANY_SD, "taesd", ""
     if any(n.startswith(("decoder.up.", "decoder.up_blocks.", "first_stage_model.decoder.")) for n in names) and \
@@ -198,6 +201,26 @@ def describe(header: SafetensorsHeader) -> tuple[str, str, str, str]:
         return SINGLE_FILE, UNKNOWN, "other", "this is an SD3/Flux-style model, which Atelier does not support yet"
     return SINGLE_FILE, UNKNOWN, "other", ("not a Stable Diffusion checkpoint, LoRA or VAE that Atelier knows "
                                            "(no UNet, LoRA or VAE tensors found)")
+
+
+def _steering_file(tensors: dict[str, TensorInfo]) -> tuple[str, str, str, str] | None:
+    """(kind, family, layout, problem) of a single-file ControlNet or IP-Adapter; None for anything else."""
+    names = list(tensors)
+    if any("controlnet_cond_embedding." in n or "input_hint_block." in n for n in names):
+        layout = "diffusers" if any("controlnet_cond_embedding." in n for n in names) else "ldm"
+        if any(n.startswith(("add_embedding.", "label_emb.", "control_model.label_emb.")) for n in names):
+            family = SDXL
+        else:
+            family = CONTEXT_FAMILY.get(context_width(tensors, ("attn2.to_k.weight",), 1), UNKNOWN)
+        return CONTROLNET, family, layout, ""
+    if any(n.startswith("image_proj.") for n in names) and any(n.startswith("ip_adapter.") for n in names):
+        family = CONTEXT_FAMILY.get(context_width(tensors, ("ip_adapter.1.to_k_ip.weight",), 1), UNKNOWN)
+        first = tensors.get("image_proj.proj.0.weight")
+        if first is not None and len(first.shape) == 2 and first.shape[1] == 512:
+            return IP_ADAPTER, family, "faceid", ("this is a FaceID IP-Adapter: it reads insightface face embeddings, "
+                                                   "which Atelier does not compute; use a plus-face or full-face adapter")
+        return IP_ADAPTER, family, "ip-adapter", ""
+    return None
 
 
 def _is_raw_taesd(names: list[str]) -> bool:

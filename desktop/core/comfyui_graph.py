@@ -1,7 +1,8 @@
 """ComfyUI API-format graphs for Atelier's generation modes: txt2img, img2img, inpaint and outpaint.
 
 A graph is a dict of node id -> {"class_type", "inputs"}; an input is a value or a link [node id, output].
-Every mode shares one chain: checkpoint -> LoRAs -> prompts -> (control layers) -> one sampler per image
+Every mode shares one chain: checkpoint -> LoRAs -> prompts (BREAK chunks concatenated; regional prompts
+masked and combined) -> (control layers) -> one sampler per image
 -> decode -> PreviewImage (a temp file on the server: Atelier saves the result itself, with its metadata).
 One sampler per image, seeded seed + index, keeps the local rule that image N of a batch is reproduced
 by seed + N. Images the server must read (source, mask, control images) are named by the caller after
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from desktop.core.comfyui_prompt import comfyui_chunks
 from desktop.core.lora_syntax import LoraRef, merge_choices, parse_loras
 from desktop.core.params import GenerationParams
 
@@ -30,6 +32,7 @@ SAMPLERS: dict[str, tuple[str, str] | None] = {
 CHECKPOINT_NODE = "CheckpointLoaderSimple"
 LORA_NODE = "LoraLoader"
 CONTROL_NODES = ("ControlNetLoader", "ControlNetApplyAdvanced")
+REGION_NODES = ("LoadImageMask", "ConditioningSetMask", "ConditioningCombine")
 PREVIEW_PREFIX = "atelier"
 
 
@@ -45,6 +48,14 @@ class ControlInput:
 
 
 @dataclass(frozen=True)
+class RegionInput:
+    """One regional prompt as the server sees it: the prompt and its uploaded mask (grey, 255 = inside)."""
+
+    prompt: str
+    mask: str
+
+
+@dataclass(frozen=True)
 class GraphInputs:
     """What the server needs besides the params: names it knows (after upload and name resolution)."""
 
@@ -54,6 +65,8 @@ class GraphInputs:
     mask: str = ""  # uploaded mask: grey, 255 = repaint
     vae: str = ""  # a VAE file on the server instead of the checkpoint's own
     controls: tuple[ControlInput, ...] = field(default=())
+    regions: tuple[RegionInput, ...] = field(default=())
+    rest_mask: str = ""  # uploaded mask of what no region covers: where the main prompt applies (with regions)
 
 
 @dataclass(frozen=True)
@@ -99,8 +112,8 @@ def build_graph(params: GenerationParams, inputs: GraphInputs) -> Graph:
     for name, weight in inputs.loras:
         lora = g.add(LORA_NODE, model=model, clip=clip, lora_name=name, strength_model=weight, strength_clip=weight)
         model, clip = [lora, 0], [lora, 1]
-    positive = [g.add("CLIPTextEncode", text=prompt, clip=clip), 0]
-    negative = [g.add("CLIPTextEncode", text=params.negative_prompt, clip=clip), 0]
+    positive = _regional(g, _encode(g, prompt, clip), clip, inputs)
+    negative = _encode(g, params.negative_prompt, clip)
     positive, negative = _apply_controls(g, positive, negative, vae, inputs.controls)
     latent, denoise = _start_latent(g, params, inputs, vae)
     sampler_name, scheduler = SAMPLERS[params.scheduler]
@@ -113,6 +126,37 @@ def build_graph(params: GenerationParams, inputs: GraphInputs) -> Graph:
         outputs.append(g.add("PreviewImage", images=[decoded, 0]))
         samplers.append(sampler)
     return Graph(g.nodes, tuple(samplers), tuple(outputs))
+
+
+def _encode(g: _Builder, prompt: str, clip: list) -> list:
+    """CLIPTextEncode of the prompt; each BREAK-separated chunk encoded alone and concatenated (comfyui_prompt)."""
+    chunks = comfyui_chunks(prompt)
+    encoded = [g.add("CLIPTextEncode", text=chunks[0], clip=clip), 0]
+    for chunk in chunks[1:]:
+        more = [g.add("CLIPTextEncode", text=chunk, clip=clip), 0]
+        encoded = [g.add("ConditioningConcat", conditioning_to=encoded, conditioning_from=more), 0]
+    return encoded
+
+
+def _regional(g: _Builder, positive: list, clip: list, inputs: GraphInputs) -> list:
+    """Regional prompts: each region's prompt masked to its region, the main prompt to the rest, combined.
+
+    As in the local engine, a pixel inside a region reads that region's prompt (where regions overlap, the
+    server averages their predictions) and a pixel outside every region reads the main prompt.
+    """
+    if not inputs.regions:
+        return positive
+    if not inputs.rest_mask:
+        raise ValueError("regional prompts need the mask of the rest of the picture")
+    rest = g.add("LoadImageMask", image=inputs.rest_mask, channel="red")
+    combined = [g.add("ConditioningSetMask", conditioning=positive, mask=[rest, 0], strength=1.0,
+                      set_cond_area="default"), 0]
+    for region in inputs.regions:
+        mask = g.add("LoadImageMask", image=region.mask, channel="red")
+        masked = g.add("ConditioningSetMask", conditioning=_encode(g, region.prompt, clip), mask=[mask, 0],
+                       strength=1.0, set_cond_area="default")
+        combined = [g.add("ConditioningCombine", conditioning_1=combined, conditioning_2=[masked, 0]), 0]
+    return combined
 
 
 def _start_latent(g: _Builder, params: GenerationParams, inputs: GraphInputs, vae: list) -> tuple[list, float]:

@@ -19,6 +19,7 @@ from desktop.core.events import Signal
 from desktop.core.geometry import Rect
 from desktop.core.history import History
 from desktop.core.image_io import ImageLoadError, check_image_size
+from desktop.core.steering import ControlSpec, ReferenceSpec, RegionSpec
 
 MASK = "mask"  # the paint target that names the inpaint mask instead of a layer
 
@@ -79,6 +80,8 @@ class Layer:
     blend: str = NORMAL  # OpenRaster composite-op (desktop.core.blending); unknown ones are kept, drawn Normal
     groups: tuple[Group, ...] = ()  # the groups it is in, outermost first
     extra_attributes: tuple[tuple[str, str], ...] = ()  # stack.xml attributes other programs wrote, kept as-is
+    # a steering role (desktop/core/steering.py): control layer, reference image or regional prompt; None: picture
+    steering: ControlSpec | ReferenceSpec | RegionSpec | None = None
 
     def __post_init__(self) -> None:
         pixels = self.pixels
@@ -86,6 +89,8 @@ class Layer:
             self.pixels = as_rgba(pixels)
         self.opacity = float(min(max(self.opacity, 0.0), 1.0))
         self.x, self.y = int(self.x), int(self.y)
+        if self.steering is not None and not isinstance(self.steering, (ControlSpec, ReferenceSpec, RegionSpec)):
+            raise EditError(f"a layer's steering role must be a control, reference or region, got {self.steering!r}")
 
     @classmethod
     def blank(cls, name: str, width: int, height: int, color=(0, 0, 0, 0), x: int = 0, y: int = 0) -> "Layer":
@@ -109,7 +114,8 @@ class Layer:
     def copy(self, name: str | None = None) -> "Layer":
         """A deep copy with a new id."""
         return Layer(name or self.name, self.pixels.copy(), self.x, self.y, self.visible, self.opacity, self.parameters,
-                     blend=self.blend, groups=self.groups, extra_attributes=self.extra_attributes)
+                     blend=self.blend, groups=self.groups, extra_attributes=self.extra_attributes,
+                     steering=self.steering)
 
     @property
     def shown(self) -> bool:
@@ -271,9 +277,9 @@ class Document:
         self._changed(Change("layers", layer_id))
 
     def update_layer(self, layer_id: str, **values) -> dict:
-        """Set name, visible, opacity, x, y, pixels or parameters; returns the old values."""
+        """Set name, visible, opacity, x, y, pixels, parameters or steering; returns the old values."""
         layer = self.layer(layer_id)
-        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters", "blend", "groups"}
+        allowed = {"name", "visible", "opacity", "x", "y", "pixels", "parameters", "blend", "groups", "steering"}
         unknown = set(values) - allowed
         if unknown:
             raise EditError(f"a layer has no property {', '.join(sorted(unknown))}")

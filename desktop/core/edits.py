@@ -158,6 +158,16 @@ class SetLayerOpacity(_SetLayerValue):
             raise EditError(f"opacity goes from 0 to 1 (0% to 100%), got {self.value}")
 
 
+class SetLayerSteering(_SetLayerValue):
+    """Make a layer a control layer, reference or region (a spec), change that role, or make it picture again (None)."""
+
+    key = "steering"
+
+    def __init__(self, layer_id: str, value, gesture=None, label: str = "") -> None:
+        super().__init__(layer_id, value, gesture)
+        self.label = label or ("Picture layer" if value is None else "Layer steering")
+
+
 class MoveLayer(Command):
     """Change a layer's place in the stack (0 is the bottom): drag and drop in the layers panel."""
 

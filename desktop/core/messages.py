@@ -45,6 +45,49 @@ class RgbImage:
         return cls(rgb.width, rgb.height, rgb.tobytes())
 
 
+@dataclass(frozen=True)
+class RgbaImage:
+    """Packed 8-bit RGBA pixels (straight alpha): a layer's pixels on their way to the lane."""
+
+    width: int
+    height: int
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.data) != self.width * self.height * 4:
+            raise ValueError(f"RgbaImage {self.width}x{self.height} needs {self.width * self.height * 4} bytes, "
+                             f"got {len(self.data)}")
+
+    def to_pil(self):
+        from PIL import Image
+
+        return Image.frombytes("RGBA", (self.width, self.height), self.data)
+
+    @classmethod
+    def from_pil(cls, image) -> "RgbaImage":
+        rgba = image.convert("RGBA")
+        return cls(rgba.width, rgba.height, rgba.tobytes())
+
+
+@dataclass(frozen=True)
+class GrayImage:
+    """Packed 8-bit single-channel pixels: a mask (255 = inside)."""
+
+    width: int
+    height: int
+    data: bytes
+
+    def __post_init__(self) -> None:
+        if len(self.data) != self.width * self.height:
+            raise ValueError(f"GrayImage {self.width}x{self.height} needs {self.width * self.height} bytes, "
+                             f"got {len(self.data)}")
+
+    def to_pil(self):
+        from PIL import Image
+
+        return Image.frombytes("L", (self.width, self.height), self.data)
+
+
 # ------------------------------------------------------------------ jobs (UI -> worker)
 @dataclass(frozen=True)
 class GenerateJob:
@@ -64,7 +107,26 @@ class GenerateJob:
     upscale_dirs: tuple[str, ...] = ()  # hires fix: the models folders its upscaler is looked up in
     cache_dir: str = ""  # hires fix: where the built-in upscalers' source wheel is kept
     trust_file: str = ""  # hires fix: the pickle files the user allowed (a .pth upscaler is used only then)
+    # steering pixels, in the order of params.controls / references / regions (the ControlNet, IP-Adapter,
+    # image encoder and depth model files they name travel in `addons`)
+    control_images: tuple[RgbaImage, ...] = ()  # each control layer over the job's area
+    reference_images: tuple[RgbaImage, ...] = ()
+    region_masks: tuple[GrayImage, ...] = ()  # over the job's area, 255 = the region's prompt applies
     keep: bool = True  # False: a check (gallery Reproduce) compared with a saved image, not saved again
+
+
+@dataclass(frozen=True)
+class PreprocessJob:
+    """Show what a control layer's ControlNet will read: its preprocessor run on the lane, never the GUI thread."""
+
+    spec: object  # a ControlSpec
+    image: RgbaImage  # the layer over the area a generation would fill
+    width: int  # the generation size the picture is made at
+    height: int
+    mask: GrayImage | None = None  # the inpaint mask (inpaint control)
+    models: tuple = ()  # discovered ModelEntry values (depth estimators)
+    tag: str = ""  # what the picture is for (a layer id), given back in the result
+    job_id: int = field(default_factory=next_job_id)
 
 
 @dataclass(frozen=True)
@@ -115,6 +177,15 @@ class ImageResult:
     seconds: float = 0.0
     path: str = ""  # where it was saved; empty when saving failed
     save_error: str = ""  # why it could not be saved (the image is still shown and kept)
+
+
+@dataclass(frozen=True)
+class PreprocessResult:
+    """The picture a ControlNet would read for a PreprocessJob."""
+
+    job_id: int
+    image: RgbImage
+    tag: str = ""
 
 
 @dataclass(frozen=True)

@@ -334,6 +334,12 @@ def _other_entry(path: Path, kind: str, source: str) -> ModelEntry:
             read_header(path)
         except CheckpointError as error:
             problem = str(error)
+        else:  # a ControlNet's header says its family (SD 1.x/SDXL), as in Atelier's own models/controlnet
+            from desktop.core.checkpoint_files import file_entry
+
+            entry = file_entry(path, source, kind)
+            if entry.kind == kind:
+                return entry
     size = path.stat().st_size if path.exists() else 0
     return ModelEntry(path.stem, str(path), kind, UNKNOWN, size, source, problem)
 

@@ -21,6 +21,11 @@ VAE = "VAE"
 TAESD = "TAESD"
 CONTROLNET = "ControlNet"  # found in other apps' ControlNet folders (Settings > Model folders)
 UPSCALER = "upscaler"  # ESRGAN-family files in upscale_models/ (ComfyUI) or ESRGAN/ (A1111): desktop.core.upscalers
+IP_ADAPTER = "IP-Adapter"
+IMAGE_ENCODER = "image encoder"  # a CLIP vision model that IP-Adapters read reference images with
+DEPTH_ESTIMATOR = "depth estimator"  # a transformers depth-estimation folder (DPT, Depth Anything, ...)
+POSE_ESTIMATOR = "pose estimator"  # a transformers ViTPose folder
+STEERING_KINDS = (CONTROLNET, IP_ADAPTER, IMAGE_ENCODER, DEPTH_ESTIMATOR, POSE_ESTIMATOR)
 
 # families
 SD1 = "SD 1.x"
@@ -32,9 +37,12 @@ IMAGE_KINDS = (DIFFUSERS, SINGLE_FILE)
 ANY_SD = "SD 1.x / 2.x / SDXL"  # VAEs and TAESDs with 4-channel latents fit every SD generation
 MODEL_FILE_SUFFIXES = {".safetensors", ".ckpt", ".pt", ".pth"}  # pickles are listed, with why they are refused
 _KIND_SUBFOLDERS = {"checkpoints": SINGLE_FILE, "imported": DIFFUSERS, "loras": LORA, "vae": VAE, "taesd": TAESD,
-                    "upscale_models": UPSCALER, "ESRGAN": UPSCALER}
+                    "upscale_models": UPSCALER, "ESRGAN": UPSCALER,
+                    "controlnet": CONTROLNET, "ipadapter": IP_ADAPTER, "clip_vision": IMAGE_ENCODER,
+                    "preprocessors": DEPTH_ESTIMATOR}
 # subfolders of the models folder that hold other things than whole models
-RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads", "upscale_models", "ESRGAN"}
+RESERVED_SUBFOLDERS = {"loras", "vae", "taesd", "checkpoints", "imported", "downloads", "upscale_models", "ESRGAN",
+                       "controlnet", "ipadapter", "clip_vision", "preprocessors"}
 
 _SDXL_PIPELINES = {"StableDiffusionXLPipeline", "StableDiffusionXLImg2ImgPipeline", "StableDiffusionXLInpaintPipeline"}
 _SD_PIPELINES = {"StableDiffusionPipeline", "StableDiffusionImg2ImgPipeline", "StableDiffusionInpaintPipeline"}
@@ -150,6 +158,9 @@ def identify_folder(folder: Path, name: str, source: str) -> ModelEntry | None:
             size_bytes=folder_size(folder), source=source, problem=check_diffusers_folder(folder),
         )
     config = _read_json(folder / "config.json")
+    steering = _steering_entry(folder, name, source, config or {})
+    if steering is not None:
+        return steering
     if config and config.get("_class_name") in ("AutoencoderTiny", "AutoencoderKL"):
         kind = TAESD if config["_class_name"] == "AutoencoderTiny" else VAE
         latent = config.get("latent_channels", 4)
@@ -163,6 +174,31 @@ def identify_folder(folder: Path, name: str, source: str) -> ModelEntry | None:
         return ModelEntry(name=name, path=str(folder), kind=CHAT, family=str(config.get("model_type", UNKNOWN)),
                           size_bytes=folder_size(folder), source=source, problem=usable_problem)
     return None
+
+
+def controlnet_family(config: dict) -> str:
+    """SD 1.x / 2.x / SDXL of a ControlNet from its config (tiny test models: unknown, checked by width)."""
+    if config.get("addition_embed_type") == "text_time":
+        return SDXL
+    return {768: SD1, 1024: SD2}.get(config.get("cross_attention_dim"), UNKNOWN)
+
+
+def _steering_entry(folder: Path, name: str, source: str, config: dict) -> ModelEntry | None:
+    """A ControlNet folder, a CLIP image encoder or a depth estimator; None for anything else."""
+    architectures = [str(a) for a in config.get("architectures", [])]
+    if config.get("_class_name") == "ControlNetModel":
+        kind, family = CONTROLNET, controlnet_family(config)
+    elif "CLIPVisionModelWithProjection" in architectures:
+        kind, family = IMAGE_ENCODER, UNKNOWN
+    elif any(a.endswith("ForDepthEstimation") for a in architectures):
+        kind, family = DEPTH_ESTIMATOR, UNKNOWN
+    elif "VitPoseForPoseEstimation" in architectures:
+        kind, family = POSE_ESTIMATOR, UNKNOWN
+    else:
+        return None
+    problem = "" if _has_weights(folder) else f"{folder} has no weights (.safetensors)"
+    return ModelEntry(name=name, path=str(folder), kind=kind, family=family, size_bytes=folder_size(folder),
+                      source=source, problem=problem)
 
 
 def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
@@ -197,7 +233,7 @@ def _scan_folder(root: Path, source: str) -> list[ModelEntry]:
     return entries
 
 
-def _scan_kind_folder(folder: Path, source: str, kind: str) -> list[ModelEntry]:
+def _scan_kind_folder(folder: Path, source: str, kind: str, depth: int = 0) -> list[ModelEntry]:
     """models/checkpoints, loras, vae, taesd: single files, and folders (imported or downloaded)."""
     from desktop.core.checkpoint_files import file_entry
 
@@ -216,6 +252,8 @@ def _scan_kind_folder(folder: Path, source: str, kind: str) -> list[ModelEntry]:
             entry = identify_folder(child, child.name, source)
             if entry is not None:
                 entries.append(entry)
+            elif kind in STEERING_KINDS and depth < 2:  # h94/IP-Adapter keeps the image encoder a folder down
+                entries += _scan_kind_folder(child, source, kind, depth + 1)
     return entries
 
 

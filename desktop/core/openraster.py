@@ -28,6 +28,7 @@ from desktop.core.atomic import write_atomic
 from desktop.core.document import Document, EditError, Group, Layer
 from desktop.core.geometry import Rect
 from desktop.core.image_io import ImageLoadError, encode_png, load_image_bytes, pixel_limit
+from desktop.core.steering import SteeringError, spec_from_json, spec_to_json
 from desktop.core.ora_stack import (MAX_STACK_BYTES, NAMESPACE, ProjectError, attr, check_budget, read_member,
                                     read_stack)
 
@@ -63,6 +64,8 @@ def _layer_attributes(layer: Layer, src: str, selected: bool) -> dict[str, str]:
         attributes["selected"] = "true"
     if layer.parameters:
         attributes[_attr("parameters")] = layer.parameters
+    if layer.steering is not None:  # control layer, reference or region: its settings as JSON
+        attributes[_attr("steering")] = spec_to_json(layer.steering)
     return attributes
 
 
@@ -153,8 +156,11 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Document:
     for entry in stack.layers:
         what = f"layer {entry.name!r} of {path.name}"
         pixels = _read_png(archive, entry.src, what, path)
+        extra = dict(entry.extra_attributes)
+        steering = _steering(extra.pop(_attr("steering"), None))
         layer = Layer(entry.name, pixels, entry.x, entry.y, entry.visible, entry.opacity, entry.parameters,
-                      id=entry.id, blend=entry.blend, groups=entry.groups, extra_attributes=entry.extra_attributes)
+                      id=entry.id, blend=entry.blend, groups=entry.groups, extra_attributes=tuple(extra.items()),
+                      steering=steering)
         layers.append(layer)
     layers.reverse()  # the document keeps the bottom layer first
     try:
@@ -175,6 +181,16 @@ def _read(archive: zipfile.ZipFile, path: Path) -> Document:
     document.revision = 0
     document.mark_saved()
     return document
+
+
+def _steering(text: str | None):
+    """A layer's steering role; one that cannot be read (a newer Atelier's, a damaged file) opens as a plain layer."""
+    if not text:
+        return None
+    try:
+        return spec_from_json(text)
+    except SteeringError:
+        return None
 
 
 def _read_png(archive: zipfile.ZipFile, member: str, what: str, path: Path) -> np.ndarray:

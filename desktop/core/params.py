@@ -6,6 +6,8 @@ import dataclasses
 import random
 from dataclasses import dataclass, field
 
+from desktop.core.steering import ControlSpec, ReferenceSpec, RegionSpec, SteeringError, specs_from_list
+
 MIN_SIDE = 64
 MAX_SIDE = 4096
 SIZE_STEP = 8
@@ -87,6 +89,10 @@ class GenerationParams:
     fast_mode: bool = False
     fast_recipe: str = ""
     cache_interval: int = 1
+    # steering (desktop/core/steering.py): the enabled control layers, reference images and regional prompts
+    controls: tuple[ControlSpec, ...] = ()
+    references: tuple[ReferenceSpec, ...] = ()
+    regions: tuple[RegionSpec, ...] = ()
 
     def __post_init__(self) -> None:
         check_size(self.width, self.height)
@@ -110,6 +116,10 @@ class GenerationParams:
         if not isinstance(self.cache_interval, int) or isinstance(self.cache_interval, bool) or \
                 not 1 <= self.cache_interval <= 10:
             raise ParamError(f"cache interval must be a whole number from 1 to 10, got {self.cache_interval!r}")
+        for name, kind in (("controls", ControlSpec), ("references", ReferenceSpec), ("regions", RegionSpec)):
+            specs = getattr(self, name)
+            if not isinstance(specs, tuple) or not all(isinstance(spec, kind) for spec in specs):
+                raise ParamError(f"{name} must be a tuple of {kind.__name__}, got {specs!r}")
 
     def replace(self, **changes) -> "GenerationParams":
         return dataclasses.replace(self, **changes)
@@ -118,6 +128,8 @@ class GenerationParams:
         data = dataclasses.asdict(self)
         data["loras"] = [list(item) for item in self.loras]
         data["extra"] = dict(self.extra)
+        for name in ("controls", "references", "regions"):
+            data[name] = [dict(spec) for spec in data[name]]
         return data
 
     @classmethod
@@ -129,6 +141,12 @@ class GenerationParams:
         if "extra" in values:
             extra = values["extra"]
             values["extra"] = tuple((str(k), str(v)) for k, v in (extra.items() if isinstance(extra, dict) else extra))
+        for name, kind in (("controls", "control"), ("references", "reference"), ("regions", "region")):
+            if name in values:
+                try:
+                    values[name] = specs_from_list(values[name], kind)
+                except SteeringError as error:
+                    raise ParamError(str(error)) from None
         return cls(**values)
 
 

@@ -11,7 +11,8 @@ settings, Enhance, /imagine, the CLI and tests — reads and changes the model, 
 
 Its fields are every GenerationParams field (so a field added there is here too, with no change to this
 file) plus what the panel holds beside them: the selected model (a ModelEntry), the seed lock, and the
-image models and add-on files (LoRA, VAE, TAESD) there are to choose from.
+image models and add-on files (LoRA, VAE, TAESD) there are to choose from, and the steering models the
+control, reference and region layers may name.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from desktop.core.models import ModelEntry
 from desktop.core.params import GenerationParams, ParamError
 
 PARAM_FIELDS = tuple(f.name for f in dataclasses.fields(GenerationParams))
-PANEL_FIELDS = {"selected_model": None, "seed_locked": False, "models": (), "addons": ()}
+PANEL_FIELDS = {"selected_model": None, "seed_locked": False, "models": (), "addons": (),
+                "steering_models": ()}  # ControlNets, IP-Adapters, image encoders, depth/pose models (steering)
 # What the app keeps in Settings between runs (the names are the same in both)
 SETTINGS_FIELDS = ("prompt", "negative_prompt", "width", "height", "steps", "guidance", "scheduler", "seed",
                    "seed_locked", "fast_mode")

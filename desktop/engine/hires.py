@@ -58,8 +58,12 @@ class OneBar:
 
 def generate_hires(engine, params: GenerationParams, *, load_upscaler: UpscalerLoader | None = None,
                    on_progress: ProgressFn | None = None, on_preview=None, cancel: threading.Event | None = None,
-                   addons=(), on_status=None, tile: int = 192) -> list:
-    """PIL images at hires_size(params); raises JobCancelled, ValueError/UpscaleError with what to do."""
+                   addons=(), on_status=None, tile: int = 192, steering=None) -> list:
+    """PIL images at hires_size(params); raises JobCancelled, ValueError/UpscaleError with what to do.
+
+    steering: control/reference/region pixels (desktop.engine.steering) for the first pass, which has the
+    canvas area's size; the second pass refines the upscaled picture without them.
+    """
     cancel = cancel or threading.Event()
     upscaler_name = params.hires_upscaler or LATENT
     width, height = hires_size(params)
@@ -80,7 +84,7 @@ def generate_hires(engine, params: GenerationParams, *, load_upscaler: UpscalerL
         previews = _offset_previews(on_preview, bar)
         as_latents = upscaler_name == LATENT
         out = engine.generate(one_first, on_progress=bar, on_preview=previews, cancel=cancel, addons=addons,
-                              on_status=on_status, output_type="latent" if as_latents else "pil")
+                              on_status=on_status, output_type="latent" if as_latents else "pil", steering=steering)
         if cancel.is_set():
             raise JobCancelled()
         bar.start(1)

@@ -35,7 +35,7 @@ def _unet_prefixes(config) -> list[tuple[str, str]]:
                 pairs.append((f"down_blocks.{i}.attentions.{j}.", f"input_blocks.{index}.1."))
         if i < blocks - 1:
             pairs.append((f"down_blocks.{i}.downsamplers.0.conv.", f"input_blocks.{(i + 1) * (layers + 1)}.0.op."))
-    for i, kind in enumerate(config.up_block_types):
+    for i, kind in enumerate(getattr(config, "up_block_types", ())):  # a ControlNet has no up blocks
         has_attention = kind.startswith("CrossAttn")
         for j in range(layers + 1):
             index = i * (layers + 1) + j
@@ -67,6 +67,31 @@ def unet_to_ldm(state: dict, config) -> dict:
                 new = ldm_prefix + rest
                 break
         out["model.diffusion_model." + new] = value
+    return out
+
+
+def controlnet_to_ldm(state: dict, config) -> dict:
+    """A ControlNetModel's weights in the original layout (`control_model.` + UNet names, hint block, zero convs)."""
+    special = {"controlnet_cond_embedding.conv_in.": "input_hint_block.0.",
+               "controlnet_cond_embedding.conv_out.": f"input_hint_block.{2 * (len(config.conditioning_embedding_out_channels) * 2 - 1)}.",
+               "controlnet_mid_block.": "middle_block_out.0."}
+    out, rest = {}, {}
+    for key, value in state.items():
+        new = None
+        for diffusers_name, ldm_name in special.items():
+            if key.startswith(diffusers_name):
+                new = ldm_name + key[len(diffusers_name):]
+        parts = key.split(".")
+        if key.startswith("controlnet_cond_embedding.blocks."):
+            new = f"input_hint_block.{2 * (int(parts[2]) + 1)}." + ".".join(parts[3:])
+        elif key.startswith("controlnet_down_blocks."):
+            new = f"zero_convs.{parts[1]}.0." + ".".join(parts[2:])
+        if new is None:
+            rest[key] = value
+        else:
+            out["control_model." + new] = value
+    for key, value in unet_to_ldm(rest, config).items():
+        out["control_model." + key.removeprefix("model.diffusion_model.")] = value
     return out
 
 

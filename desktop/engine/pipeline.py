@@ -8,6 +8,7 @@ decode, and the pipeline stays usable (facts.md).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import logging
 import threading
@@ -29,6 +30,7 @@ from desktop.engine.device import describe, pick_device
 from desktop.engine.fast_recipe import FusedLora, call_options, recipe_applied, scheduler_for
 from desktop.engine.placement import decode, make_plan, place, torch_dtype
 from desktop.engine.preview import latents_to_rgb
+from desktop.engine.steering import SteeringInputs, SteeringModels, SteeringPlan
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +142,7 @@ class ImageEngine:
         self._base_scheduler_config = None
         self._vae: tuple[str, object] | None = None  # the custom VAE last used (path, module), kept for the next image
         self.fused_lora = FusedLora()  # Fast mode: the recipe's LoRA merged into the weights while it is asked for
+        self.steering = SteeringModels(self._tune)  # ControlNets, depth and IP-Adapter models kept for the next image
 
     # ------------------------------------------------------------------ loading
     def plan(self, path: str | Path, family: str, width: int = 512, height: int = 512) -> tuple[MemoryPlan | None, str]:
@@ -184,6 +187,7 @@ class ImageEngine:
         self.fused_lora.key = None  # a fused LoRA goes with the weights it was merged into
         self._pipes.clear()
         self._vae = None
+        self.steering.clear()
         self.loaded = None
         gc.unfreeze()
         gc.collect()
@@ -204,6 +208,12 @@ class ImageEngine:
     def base_pipe(self):
         """The text-to-image pipeline; the img2img and inpaint ones share its modules."""
         return self._pipes["txt2img"]
+
+    def _tune(self, module):
+        """A module added to the loaded pipeline (a ControlNet) in the layout the UNet runs in on the CPU."""
+        if self.device == "cpu":
+            apply_memory_format(module, self.channels_last)
+        return module
 
     def set_fast_decode(self, folder: str | Path | None) -> None:
         """Decode final images with the TAESD in `folder` (None: the model's own VAE)."""
@@ -251,6 +261,7 @@ class ImageEngine:
         addons: Addons | Sequence[ModelEntry] = (),
         on_status: StatusFn | None = None,
         output_type: str = "pil",
+        steering: SteeringInputs | None = None,
     ) -> list:
         """Run one job; returns PIL images. Raises JobCancelled when `cancel` is set mid-run.
 
@@ -259,6 +270,8 @@ class ImageEngine:
 
         addons: the LoRA/VAE/TAESD files the user has (to resolve params.loras, `<lora:...>` tags and
         params.vae by name), or an Addons already resolved. LoraError / CheckpointError say what is wrong.
+        steering: the images of params.controls / references / regions and the models they name
+        (desktop/engine/steering.py); a missing or wrong-family model raises SteeringModelError (a ValueError).
         """
         if self.loaded is None:
             raise ModelLoadError("no model is loaded: choose a model first")
@@ -266,7 +279,9 @@ class ImageEngine:
             addons = resolve_addons(params, addons)
         addons = self.fused_lora.prepare(self, params, addons)  # Fast mode: its LoRA fused, kept for the next one
         mode = "inpaint" if params.mode in ("inpaint", "outpaint") else params.mode
-        pipe = self._pipe_for(mode)
+        plan = SteeringPlan.make(self.steering, self._pipes["txt2img"], self.loaded.family, params, mode, steering,
+                                 mask if mode == "inpaint" else None)
+        pipe = plan.pipe or self._pipe_for(mode)
         pipe.scheduler = scheduler_for(params, self._base_scheduler_config)  # a Fast mode recipe's spacing too
         family = self.loaded.family
         cancel = cancel or threading.Event()
@@ -310,8 +325,15 @@ class ImageEngine:
                 call.update(mask_image=mask.convert("L").resize((params.width, params.height)),
                             width=params.width, height=params.height)
         fast = self.fast_decoder is not None and addons.vae is None  # a VAE the user picked wins
-        # LoRA layers are created outside inference mode: they are parameters, and removed afterwards
-        with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), torch.inference_mode():
+        # LoRA and IP-Adapter layers are created outside inference mode: they are parameters, removed afterwards
+        with addons_applied(pipe, addons, self._load_vae), recipe_applied(pipe, params), \
+                plan.loaded(pipe, self.steering, family) as references, contextlib.ExitStack() as regions, \
+                torch.inference_mode():
+            call.update(references)
+            call.update(plan.arguments(pipe, addons.prompt, params.negative_prompt, regions))
+            for key in ("prompt", "negative_prompt"):
+                if key in call and call[key] is None:
+                    del call[key]  # replaced by the A1111-style embeddings
             # an fp16 VAE can overflow to NaN (a black image): decode here, with the fp32 fallback
             half_vae = not fast and pipe.vae.dtype == torch.float16
             if fast or half_vae or output_type == "latent":

@@ -19,6 +19,7 @@ from desktop.core.params import GenerationParams
 from desktop.core.server_messages import with_server
 from desktop.remote.comfyui_connection import ComfyUIConnection, NotOnServer, ServerError
 from desktop.remote.comfyui_job import JobEvents, run_graph
+from desktop.remote.comfyui_steering import Preprocess, refuse_unsupported, upload_steering
 
 
 @dataclass
@@ -45,9 +46,12 @@ def check_nodes(server: ComfyUIConnection, nodes: list[str], known: set) -> None
                           "install them there (or update ComfyUI), or use this computer instead")
 
 
-def graph_inputs(server: ComfyUIConnection, job: GenerateJob) -> tuple[GraphInputs, tuple]:
-    """Server names for what the job asks for (images uploaded), and the LoRAs as the image records them."""
+def graph_inputs(server: ComfyUIConnection, job: GenerateJob,
+                 preprocess: Preprocess | None = None) -> tuple[GraphInputs, tuple, tuple]:
+    """Server names for what the job asks for (images uploaded), and the LoRAs and controls as the image
+    records them. `preprocess` makes control pictures here (comfyui_steering; model-free by default)."""
     params = job.params
+    refuse_unsupported(server, job)  # before anything is uploaded
     try:
         checkpoint = resolve_name(job.model_path or params.model, server.models("checkpoint"), "checkpoint",
                                   server.name)
@@ -71,16 +75,21 @@ def graph_inputs(server: ComfyUIConnection, job: GenerateJob) -> tuple[GraphInpu
         if job.mask is not None:
             grey = Image.frombytes("L", (source.width, source.height), job.mask).resize(size)
             mask = server.upload_image(_png(grey), f"atelier-{tag}-mask.png")
-    return GraphInputs(checkpoint, tuple(loras), image, mask, vae), tuple(recorded)
+    steering = upload_steering(server, job, preprocess)
+    recorded_controls = steering.pop("recorded_controls")
+    return GraphInputs(checkpoint, tuple(loras), image, mask, vae, **steering), tuple(recorded), recorded_controls
 
 
 def generate(server: ComfyUIConnection, job: GenerateJob, cancel: threading.Event, events: JobEvents,
-             known_nodes: set | None = None) -> RemoteResult:
-    """Run `job` on the server. Raises ServerError (a sentence to show) or JobCancelled."""
+             known_nodes: set | None = None, preprocess: Preprocess | None = None) -> RemoteResult:
+    """Run `job` on the server. Raises ServerError (a sentence to show) or JobCancelled.
+
+    `preprocess` makes the control layers' pictures on this computer (see comfyui_steering.Preprocess).
+    """
     if job.params.fast_mode or job.params.fast_recipe or job.params.cache_interval > 1:
         raise ServerError("Fast mode picks a few-step recipe for a model on this computer: switch it off to "
                           f"generate on {server.name}")
-    inputs, recorded_loras = graph_inputs(server, job)
+    inputs, recorded_loras, recorded_controls = graph_inputs(server, job, preprocess)
     try:
         graph = build_graph(job.params, inputs)
     except ValueError as error:
@@ -88,5 +97,6 @@ def generate(server: ComfyUIConnection, job: GenerateJob, cancel: threading.Even
     check_nodes(server, required_nodes(graph), set() if known_nodes is None else known_nodes)
     images = run_graph(server, graph, cancel, events)
     prompt, _ = wanted_loras(job.params)
-    recorded = job.params.replace(prompt=prompt, loras=recorded_loras, model=inputs.checkpoint)
+    recorded = job.params.replace(prompt=prompt, loras=recorded_loras, model=inputs.checkpoint,
+                                  controls=recorded_controls)
     return RemoteResult(images[:job.params.batch_size], with_server(recorded, server.address.url), inputs.checkpoint)

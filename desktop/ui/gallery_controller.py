@@ -52,6 +52,11 @@ class GalleryController(QObject):
             self.dock.show_error("Reproduce works for text-to-image results: this image was made from a source "
                                  "image on the canvas, which the file does not hold")
             return
+        if params.controls or params.references or params.regions:
+            self.dock.show_error("Reproduce works without steering layers: this image was steered by control, "
+                                 "reference or region layers, whose pixels the file does not hold (Reuse settings "
+                                 "marks them again on the canvas)")
+            return
         handle = self.controller.submit(params, entry, keep=False)  # compared, not saved: no duplicate
         handle.message.connect(lambda message, target=path: self._on_reproduced(target, message))
         self.window.show_status(f"Reproducing {path}…")

@@ -27,7 +27,7 @@ from desktop.core.messages import (
 )
 from desktop.core.metadata import format_a1111_parameters
 from desktop.core.params import GenerationParams, random_seed
-from desktop.ui.canvas.generation_plan import NO_CANVAS, CanvasJob, prepare
+from desktop.ui.canvas.generation_plan import NO_CANVAS, CanvasJob, prepare, steering
 from desktop.ui.prompt_panel import seeds_text
 from desktop.ui.qimage import rgba_to_qimage, to_qimage
 
@@ -108,6 +108,8 @@ class GenerationController(QObject):
         addons = self.model.addons  # LoRA/VAE files, for the lane to resolve names in params and prompt
         if params.hires_scale and params.mode != "txt2img":  # the hires fix is for text to image, as in A1111
             params = params.replace(hires_scale=0.0)
+        # the canvas's steering layers steer (read below); specs Reuse settings put in the model are only a record
+        params = params.replace(controls=(), references=(), regions=())
         if self.documents is None:
             return GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=addons,
                                **self.job_options)
@@ -120,8 +122,9 @@ class GenerationController(QObject):
             document = self.documents.ensure_document(*(hires_size(params) if params.hires_scale else
                                                         (params.width, params.height)))
         target, params, init, mask = prepare(document, params)
+        params, pixels = steering(document, target, params)  # control, reference and region layers
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, init_image=init, mask=mask,
-                          addons=addons, **self.job_options)
+                          addons=addons + self.model.steering_models, **self.job_options, **pixels)
         self.targets[job.job_id] = target
         return job
 

@@ -15,7 +15,7 @@ from typing import Callable
 from PySide6.QtCore import QObject, Signal, Slot
 
 from desktop.core.messages import Failed
-from desktop.core.models import ModelEntry
+from desktop.core.models import CONTROLNET, ModelEntry
 from desktop.core.server_address import AddressError, ServerAddress
 from desktop.core.server_messages import ServerModels, ServerModelsJob
 from desktop.ui.image_engine_dialog import COMFYUI, LOCAL, ImageEngineChoice, ImageEngineDialog
@@ -55,6 +55,13 @@ def server_entries(models: ServerModels) -> list[ModelEntry]:
     return entries
 
 
+def server_controlnets(models: ServerModels) -> list[ModelEntry]:
+    """The server's ControlNets as the control layer dialog lists them (name: the stem, resolved there by stem)."""
+    source = f"ComfyUI at {models.url}"
+    return [ModelEntry(name.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0], name, CONTROLNET, source=source)
+            for name in models.controlnets]
+
+
 class ImageEngine(QObject):
     """Owns the Image Engine dialog and, when a server is chosen, its ComfyUIClient."""
 
@@ -69,6 +76,7 @@ class ImageEngine(QObject):
         self.keys = keys or SessionKeys()
         self.server_client = None
         self.server_models: list[ModelEntry] = []  # the server's checkpoints, once it listed them
+        self.server_controlnets: list[ModelEntry] = []  # and its ControlNets
         self.dialog: ImageEngineDialog | None = None
         window.add_action("&Settings", "&Image Engine…", self.open_dialog, None,
                           "Make images on this computer or on a ComfyUI server")
@@ -136,6 +144,7 @@ class ImageEngine(QObject):
         listed = next((m for m in handle.received if isinstance(m, ServerModels)), None)
         if listed is not None and self.server_client is not None and listed.url == self.server_client.address.url:
             self.server_models = server_entries(listed)
+            self.server_controlnets = server_controlnets(listed)
             self.models_listed.emit(self.server_models)
 
     def _stop_server(self) -> None:
@@ -143,6 +152,14 @@ class ImageEngine(QObject):
             self.server_client.stop()
             self.server_client = None
             self.server_models = []
+            self.server_controlnets = []
+
+    def steering_models(self, local: tuple[ModelEntry, ...]) -> tuple[ModelEntry, ...]:
+        """The models control layers may name: on a server its ControlNets (control pictures are still made
+        here, with this computer's depth and pose models); on this computer its own."""
+        if self.server_client is None:
+            return local
+        return tuple(e for e in local if e.kind != CONTROLNET) + tuple(self.server_controlnets)
 
     def shutdown(self) -> None:
         self._stop_server()

@@ -21,6 +21,7 @@ from desktop.worker.lane import JobContext
 
 CONNECTION_KEY = "comfyui_connection"
 KNOWN_NODES_KEY = "comfyui_known_nodes"
+ESTIMATORS_KEY = "comfyui_depth_estimators"  # depth/pose models that make control pictures here, kept on the lane
 
 
 def connection(context: JobContext, address: ServerAddress) -> ComfyUIConnection:
@@ -49,14 +50,31 @@ def make_generate_handler(address: ServerAddress, outputs_dir: Callable[[], Path
             preview=lambda image: context.emit(Preview(job.job_id, last_step[0], RgbImage.from_pil(image))),
             status=lambda text: context.emit(Status(text)),
         )
-        result = generate(server, job, context.cancel, events, context.resources.setdefault(KNOWN_NODES_KEY, set()))
+        result = generate(server, job, context.cancel, events, context.resources.setdefault(KNOWN_NODES_KEY, set()),
+                          _preprocessor(context, job))
         seconds = time.perf_counter() - start
         for index, image in enumerate(result.images):
             params = result.params.replace(seed=result.params.seed + index) if index else result.params
-            path, error = _save(image, params, outputs_dir(), result.checkpoint, seconds, job.c2pa_key_dir)
+            path, error = _save(image, params, outputs_dir(), result.checkpoint, seconds, job.c2pa_key_dir) \
+                if job.keep else ("", "")  # a Reproduce check is compared, not saved again
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate
+
+
+def _preprocessor(context: JobContext, job: GenerateJob):
+    """The engine's control preprocessor with the user's depth/pose models, only when a control needs one
+    (the model-free ones need no torch: comfyui_steering makes them itself)."""
+    from desktop.remote.comfyui_steering import needs_local_model
+
+    if not needs_local_model(job.params):
+        return None
+    from desktop.engine.control_images import DepthEstimators, local_preprocessor
+
+    estimators = context.resources.get(ESTIMATORS_KEY)
+    if estimators is None:
+        estimators = context.resources[ESTIMATORS_KEY] = DepthEstimators()
+    return local_preprocessor(job.addons, estimators)
 
 
 def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key_dir: str) -> tuple[str, str]:

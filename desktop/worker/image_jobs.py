@@ -6,8 +6,8 @@ import time
 from pathlib import Path
 from typing import Callable
 
-from desktop.core.messages import (GenerateJob, ImageResult, JobCancelled, LoadModelJob, Loading, Preview, Progress,
-                                   RgbImage, Status)
+from desktop.core.messages import (GenerateJob, ImageResult, JobCancelled, LoadModelJob, Loading, PreprocessJob,
+                                   PreprocessResult, Preview, Progress, RgbImage, Status)
 from desktop.worker.lane import JobContext
 
 ENGINE_KEY = "image_engine"
@@ -77,11 +77,11 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         if params.hires_scale:  # hires fix: both passes and the upscale as this one job
             from desktop.worker.upscale_jobs import run_hires
 
-            images = run_hires(context, engine, params, addons, on_progress, on_preview)
+            images = run_hires(context, engine, params, addons, on_progress, on_preview, steering=_steering(job))
         else:
             images = engine.generate(params, on_progress=on_progress, on_preview=on_preview,
                                      cancel=context.cancel, init_image=init, mask=mask, addons=addons,
-                                     on_status=lambda text: context.emit(Status(text)))
+                                     on_status=lambda text: context.emit(Status(text)), steering=_steering(job))
         seconds = time.perf_counter() - start
         model_name = engine.loaded.name
         recorded = addons.recorded  # the LoRAs and prompt as they ran, for the image's metadata
@@ -119,6 +119,33 @@ def _fast_params(context: JobContext, engine, job: GenerateJob):
     return choice.params
 
 
+def _steering(job: GenerateJob):
+    """The job's control, reference and region pixels as the engine takes them (None when it has none)."""
+    if not (job.control_images or job.reference_images or job.region_masks):
+        return None
+    from desktop.engine.steering import steering_inputs
+
+    return steering_inputs(controls=[image.to_pil() for image in job.control_images],
+                           references=[image.to_pil() for image in job.reference_images],
+                           regions=[mask.to_pil() for mask in job.region_masks], models=job.addons)
+
+
+def run_preprocess(context: JobContext) -> None:
+    """A control layer's picture, as its ControlNet will read it (for the layer dialog's preview)."""
+    import numpy as np
+
+    from desktop.engine.control_images import control_picture, fit
+    from desktop.engine.steering import control_rgba
+
+    job: PreprocessJob = context.job
+    engine = image_engine(context)
+    rgba = control_rgba(job.image.to_pil(), job.width, job.height)
+    mask = np.asarray(fit(job.mask.to_pil(), job.width, job.height)) if job.mask is not None else None
+    picture = control_picture(job.spec, rgba, mask, job.models, engine.steering.depth)
+    shown = np.ascontiguousarray(picture.preview())
+    context.emit(PreprocessResult(job.job_id, RgbImage(shown.shape[1], shown.shape[0], shown.tobytes()), job.tag))
+
+
 def _choose_decoder(context: JobContext, engine, job: GenerateJob) -> None:
     """TAESD for the final decode when the job asks for it and the user has one for this family."""
     from desktop.core.models import pick_taesd
@@ -143,4 +170,4 @@ def _save(image, params, folder: Path, model_name: str, seconds: float, c2pa_key
 
 
 def image_handlers(outputs_dir: Callable[[], Path]) -> dict:
-    return {GenerateJob: make_generate_handler(outputs_dir), LoadModelJob: run_load}
+    return {GenerateJob: make_generate_handler(outputs_dir), LoadModelJob: run_load, PreprocessJob: run_preprocess}

@@ -57,7 +57,7 @@ def upscale_handlers() -> dict:
     return {UpscaleJob: run_upscale}
 
 
-def run_hires(context: JobContext, engine, params, addons, on_progress, on_preview) -> list:
+def run_hires(context: JobContext, engine, params, addons, on_progress, on_preview, steering=None) -> list:
     """A GenerateJob with the hires fix on: both passes through desktop.engine.hires, upscaler found here."""
     from desktop.core.pickle_files import TrustList
     from desktop.engine.hires import generate_hires
@@ -72,4 +72,5 @@ def run_hires(context: JobContext, engine, params, addons, on_progress, on_previ
                              say=lambda text: context.emit(Status(text)))
 
     return generate_hires(engine, params, load_upscaler=load, on_progress=on_progress, on_preview=on_preview,
-                          cancel=context.cancel, addons=addons, on_status=lambda text: context.emit(Status(text)))
+                          cancel=context.cancel, addons=addons, on_status=lambda text: context.emit(Status(text)),
+                          steering=steering)

@@ -207,3 +207,18 @@ def test_table_rows_name_known_kinds():
     kinds = {SINGLE_FILE, LORA, VAE, CONTROLNET, UPSCALER, "checkpoint"}
     for name, kind in model_folders.A1111_FOLDERS + model_folders.COMFYUI_FOLDERS:
         assert kind in kinds, name
+
+
+def test_a_linked_controlnet_file_says_its_family_as_in_the_models_folder(home):
+    """The steering dialog and the lane check a ControlNet's family against the image model's (SD 1.x vs SDXL)."""
+    root = model_trees.a1111(home / "webui")
+    model_trees._save(root / "models" / "ControlNet" / "sd15-depth.safetensors", {
+        "control_model.input_hint_block.0.weight": (16, 3, 3, 3),
+        "control_model.input_blocks.1.1.transformer_blocks.0.attn2.to_k.weight": (8, 768)})
+    model_trees._save(root / "models" / "ControlNet" / "xl-depth.safetensors", {
+        "control_model.input_hint_block.0.weight": (16, 3, 3, 3),
+        "control_model.label_emb.0.0.weight": (8, 2816)})
+    entries = _by_name(discover_models([home / "nowhere", root]))
+    assert (entries["sd15-depth"].kind, entries["sd15-depth"].family) == (CONTROLNET, SD1)
+    assert (entries["xl-depth"].kind, entries["xl-depth"].family) == (CONTROLNET, "SDXL")
+    assert entries["sd15-depth"].path.startswith(str(root))  # used where it lies

@@ -27,6 +27,7 @@ from desktop.core.messages import (
 from desktop.core.metadata import a1111, read_metadata
 from desktop.core.params import GenerationParams
 from desktop.core.server_address import ServerAddress
+from desktop.core.steering import ControlSpec, RegionSpec
 from desktop.core.server_messages import ServerModels, ServerModelsJob
 from desktop.worker.comfyui_client import ComfyUIClient
 
@@ -136,6 +137,13 @@ def test_missing_checkpoint_lora_and_node_are_named(qtbot, comfyui_server, make_
     handle = client.submit(GenerateJob(GenerationParams(prompt="x", **dict(TINY, scheduler="TCD")), CHECKPOINT_NAME))
     failed = _wait(qtbot, handle, 30_000)
     assert isinstance(failed, Failed) and "ComfyUI's KSampler has no TCD sampler" in failed.message
+    steered = GenerationParams(prompt="x", controls=(ControlSpec("canny", "canny-sd15"),),
+                               regions=(RegionSpec("a cat"),), **TINY)
+    handle = client.submit(GenerateJob(steered, CHECKPOINT_NAME))  # refused, not made without its steering
+    failed = _wait(qtbot, handle, 30_000)
+    assert isinstance(failed, Failed)
+    assert failed.message == ("the job names control layers and regional prompts but carries none of their pictures: "
+                              "mark the layers on the canvas again (Layer > Steer)")
 
 
 def test_cancel_interrupts_a_running_job_on_the_server(qtbot, comfyui_server, make_client):

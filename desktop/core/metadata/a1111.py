@@ -11,7 +11,7 @@ import json
 
 from desktop import __version__
 from desktop.core import fast_mode
-from desktop.core.metadata import samplers
+from desktop.core.metadata import controlnet, samplers
 from desktop.core.metadata.coerce import MAX_PROMPT, MAX_TEXT, as_float, as_int
 from desktop.core.metadata.info import GenerationInfo
 from desktop.core.params import GenerationParams
@@ -65,6 +65,7 @@ def format_parameters(
         pairs.append(("Hires upscaler", params.hires_upscaler or "Latent"))
     pairs += fast_mode.a1111_fields(params)  # the few-step recipe and the feature cache, when Fast mode ran
     pairs += [(key[:1].upper() + key[1:], value) for key, value in params.extra]  # e.g. Server: the ComfyUI that made it
+    pairs += controlnet.unit_pairs(params)  # control layers and references, as sd-webui-controlnet writes them
     pairs.append(("Version", f"Atelier {app_version}"))
     lines.append(", ".join(f"{key}: {quote(value)}" for key, value in pairs))
     return "\n".join(lines)
@@ -162,6 +163,9 @@ def parse(text: str) -> GenerationInfo:
     for name, raw, parsed in (("seed", seed, as_int(seed)), ("steps", steps, as_int(steps)), ("CFG scale", cfg, as_float(cfg))):
         if raw is not None and parsed is None:
             notes.append(f"{name} {raw[:40]!r} is not a number")
+    units = controlnet.pop_units(values, split_pairs)
+    if units:
+        extra["controlnet"] = units
     model, sampler = values.pop("Model", None), values.pop("Sampler", None)
     extra.update({key: value[:MAX_PROMPT] for key, value in values.items()})
     return GenerationInfo(

@@ -73,7 +73,7 @@ def parse(text: Any) -> GenerationInfo:
     seconds = as_float(record.get("seconds"))
     if seconds is not None:
         extra["seconds"] = seconds
-    for key in ("loras", "vae", "original_prompt"):
+    for key in ("loras", "vae", "original_prompt", "controls", "references", "regions"):
         if params.get(key) not in ("", [], None):
             extra[key] = short(params[key])
     if params.get("mode") not in (None, "txt2img"):  # the defaults only add noise to what people read

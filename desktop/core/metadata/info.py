@@ -141,6 +141,12 @@ class GenerationInfo:
                     dropped.append(f"size {self.width}x{self.height} snapped to {width}x{height}")
             else:
                 dropped.append(f"size {self.width}x{self.height} is larger than Atelier allows")
+        if self.extra.get("controlnet"):  # A1111's ControlNet units: the layers they name, marked again on reuse
+            from desktop.core.metadata.controlnet import specs_from_units
+
+            controls, references, unusable = specs_from_units(_plain(self.extra["controlnet"]))
+            changes.update({k: v for k, v in (("controls", controls), ("references", references)) if v})
+            dropped.extend(unusable)
         strength = self.extra.get("denoising_strength")
         if isinstance(strength, (int, float)) and 0 < strength <= 1 and self.extra.get("mode") == "img2img":
             changes["mode"], changes["strength"] = "img2img", float(strength)

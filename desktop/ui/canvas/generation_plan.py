@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from desktop.core.canvas_inputs import CanvasInputs, canvas_inputs, generation_blocker
+from desktop.core.canvas_steering import read_steering
 from desktop.core.document import Document, EditError
 from desktop.core.geometry import Rect
 from desktop.core.messages import RgbImage
@@ -80,3 +81,9 @@ def prepare(document: Document, params: GenerationParams) -> tuple[CanvasJob, Ge
     if inputs.image is not None:
         init = RgbImage(inputs.rect.width, inputs.rect.height, inputs.image.tobytes())
     return CanvasJob(document, inputs), params, init, inputs.mask_bytes()
+
+
+def steering(document: Document, target: CanvasJob, params: GenerationParams) -> tuple[GenerationParams, dict]:
+    """params with the canvas's enabled control/reference/region layers, and the GenerateJob fields holding
+    their pixels over the job's area (desktop/core/canvas_steering.py)."""
+    return read_steering(document, target.inputs.rect, params)

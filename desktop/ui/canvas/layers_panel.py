@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import itertools
 
-from PySide6.QtCore import QModelIndex, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon
+from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QMenu,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -31,6 +32,7 @@ from desktop.core.edits import (
     SetLayerVisibility,
 )
 from desktop.core.history import Command
+from desktop.core.steering import ControlSpec, ReferenceSpec, describe
 from desktop.ui.canvas.raster import thumbnail
 
 THUMB = 32  # px: a 330 px tall panel lists six layers
@@ -77,6 +79,17 @@ class LayersPanel(QWidget):
             button.clicked.connect(slot)
             self.buttons[key] = button
             row.addWidget(button)
+        # the steering roles (desktop/ui/canvas/steering_feature.py fills this menu)
+        self.steer_menu = QMenu("&Steer", self)
+        self.steer_menu.setObjectName("steer-menu")
+        steer = QToolButton(text="Steer", toolTip="Use the layer as a control layer, reference image or region")
+        steer.setObjectName("layer-steer")
+        steer.setMenu(self.steer_menu)
+        steer.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.buttons["steer"] = steer
+        row.addWidget(steer)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._on_context_menu)
         row.addStretch(1)
         opacity = QHBoxLayout()
         opacity.addWidget(QLabel("Opacity"))
@@ -189,6 +202,12 @@ class LayersPanel(QWidget):
         # after the view has finished its drop: the rebuild that the edit causes replaces the items
         QTimer.singleShot(0, lambda: self._do(MoveLayer(item.data(ID_ROLE), index)) or self.rebuild())
 
+    def _on_context_menu(self, point: QPoint) -> None:
+        item = self.list.itemAt(point)
+        if item is not None and self.document is not None:
+            self.document.set_active_layer(item.data(ID_ROLE))
+        self.steer_menu.popup(self.list.viewport().mapToGlobal(point))
+
     def _start_opacity_gesture(self) -> None:
         self._opacity_gesture = ("opacity", next(_gestures))
 
@@ -226,6 +245,8 @@ class LayersPanel(QWidget):
                 tip = f"{layer.width} × {layer.height} at ({layer.x}, {layer.y}), blend mode {blend_label(layer.blend)}"
                 if layer.groups:
                     tip += "\nin group " + " › ".join(group.name for group in layer.groups)
+                if layer.steering is not None:
+                    tip += f"\n{describe(layer.steering)}"
                 item.setToolTip(f"{layer.name}\n{tip}" + (f"\n\n{layer.parameters}" if layer.parameters else ""))
                 self.list.addItem(item)
                 if layer.id == active:
@@ -243,9 +264,10 @@ class LayersPanel(QWidget):
 
     def _icon(self, layer: Layer) -> QIcon:
         cached = self._icons.get(layer.id)
-        if cached is None or cached[0] != id(layer.pixels) or layer.id in self._stale:
+        key = (id(layer.pixels), layer.steering)
+        if cached is None or cached[0] != key or layer.id in self._stale:
             self._stale.discard(layer.id)
-            cached = (id(layer.pixels), QIcon(thumbnail(layer.pixels, THUMB)))
+            cached = (key, QIcon(_with_badge(thumbnail(layer.pixels, THUMB), layer.steering)))
             self._icons[layer.id] = cached
         return cached[1]
 
@@ -259,3 +281,31 @@ class LayersPanel(QWidget):
         self.list.blockSignals(False)
         self._stale.clear()
 
+
+
+BADGES = {ControlSpec: ("C", QColor(40, 150, 255)), ReferenceSpec: ("I", QColor(230, 150, 30))}
+REGION_BADGE = ("R", QColor(60, 190, 90))
+
+
+def _with_badge(pixmap: QPixmap, spec) -> QPixmap:
+    """A layer's thumbnail with its steering role in a corner: C control, I reference image, R region (grey: off)."""
+    if spec is None:
+        return pixmap
+    letter, color = BADGES.get(type(spec), REGION_BADGE)
+    if not spec.enabled:
+        color = QColor(130, 130, 130)
+    badged = QPixmap(pixmap)
+    painter = QPainter(badged)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    side = max(12, badged.width() // 2)
+    painter.setBrush(color)
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(badged.width() - side, badged.height() - side, side, side)
+    painter.setPen(QColor("white"))
+    font = painter.font()
+    font.setBold(True)
+    font.setPixelSize(int(side * 0.7))
+    painter.setFont(font)
+    painter.drawText(badged.width() - side, badged.height() - side, side, side, Qt.AlignmentFlag.AlignCenter, letter)
+    painter.end()
+    return badged
