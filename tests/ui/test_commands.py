@@ -23,6 +23,7 @@ import pytest
 
 from tests.ui import canvas_checks as canvas
 from tests.ui import command_checks as commands
+from tests.ui import steer_checks as steer
 from tests.ui.user_actions import Person, clean, menu_actions
 
 MODELS = ("tiny_sd15",)  # fixtures that are models: the app starts with them installed
@@ -81,6 +82,16 @@ COMMANDS: dict[str, Row] = {
     "Layer > Raise Layer": Row(canvas.raise_layer),
     "Layer > Lower Layer": Row(canvas.lower_layer),
     "Layer > Merge Down": Row(canvas.merge_down),
+    "Layer > Steer": Row(steer.steer_menu),
+    "Layer > Steer > Use as Control Layer…": Row(steer.use_as_control),
+    "Layer > Steer > Use Visible Canvas as Control…": Row(steer.canvas_as_control),
+    "Layer > Steer > Use as Region (own prompt)…": Row(steer.use_as_region),
+    "Layer > Steer > New Region from Selection or Mask…": Row(steer.region_from_selection),
+    "Layer > Steer > Use as Reference Image…": Row(steer.use_as_reference),
+    "Layer > Steer > Add Reference Image from File…": Row(steer.reference_from_file),
+    "Layer > Steer > Steering Settings…": Row(steer.steering_settings),
+    "Layer > Steer > Switch Steering On/Off": Row(steer.switch_steering),
+    "Layer > Steer > Make Picture Layer Again": Row(steer.make_picture_again),
     "Tools > Brush": Row(canvas.brush),
     "Tools > Eraser": Row(canvas.eraser),
     "Tools > Rectangle select": Row(canvas.rectangle_select),
