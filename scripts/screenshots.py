@@ -172,6 +172,7 @@ class Shots:
         self.prompt_advanced(atelier)
         self.settings_dialogs(atelier)
         self.upscale(atelier)
+        self.steering(atelier)
         atelier.theme_actions["light"].trigger()
         atelier.chat.dock.raise_()
         self.save(window, "main-window-light")
@@ -282,6 +283,19 @@ class Shots:
             self.save(dialog, view)
             dialog.reject()
         atelier.settings.extra_model_dirs = []
+
+    def steering(self, atelier) -> None:
+        """Layer > Steer > Use as Region…: the steering dialog over the window."""
+        atelier.steering.actions["region"].trigger()
+        dialog = atelier.steering.dialog
+        dialog.prompt.setPlainText("a heron standing in the reeds")
+        self.save(dialog, "dialog-steering-region")
+        dialog.reject()
+        atelier.steering.actions["control"].trigger()
+        dialog = atelier.steering.dialog
+        wait(lambda: not dialog.preview.pixmap().isNull() or bool(dialog.note.text()), 60)
+        self.save(dialog, "dialog-steering-control")
+        dialog.reject()
 
     def upscale(self, atelier) -> None:
         atelier.upscale.open_dialog()
