@@ -41,6 +41,12 @@ class Atelier:
         self.settings = Settings.load(self.settings_path)
         self.prompt = PromptModel()  # every generation parameter; the prompt panel is one view of it
         self.window = MainWindow(self.prompt)
+        from PySide6.QtWidgets import QApplication
+
+        from desktop.ui.theme import Theme, install_theme_menu  # dark unless the desktop (or View > Theme) says light
+
+        self.theme = Theme(QApplication.instance(), self.settings.theme, self.window)
+        self.theme.apply()
         from desktop.core.recovery import recovery_folder
         from desktop.ui.canvas.workspace import CanvasWorkspace  # layers, history, tools, files, autosave
 
@@ -95,6 +101,7 @@ class Atelier:
         self.welcome = install_welcome(self.window.canvas, self.settings, self.settings_path, self.models_dir,
                                        self.refresh_models, Path(__file__).resolve().parents[1] / "resources" /
                                        "catalog.json", getattr(self, "open_models_window", None))
+        self.workspace.documents.document_changed.connect(self._update_welcome)
         self.refresh_models(select=model or self.settings.last_model)
         self.window.add_action("&File", "Open &Outputs Folder", lambda: self.window.open_folder(str(self.outputs_dir())))
         self.window.add_action("&File", "Open &Models Folder", lambda: self.window.open_folder(str(self.models_dir())))
@@ -119,6 +126,7 @@ class Atelier:
         self.image_engine = install_image_engine(self)
         self.worker.resources["channels_last"] = self.settings.cpu_channels_last  # read once, when the engine is made
         self.apply_job_options()
+        self.theme_actions = install_theme_menu(self.window, self.theme, self._save_theme)
         # after the first paint: start the lane and warm the selected model
         QTimer.singleShot(0, self.start_worker)
         QTimer.singleShot(0, self.workspace.start)  # offer to restore work a crash left behind
@@ -145,6 +153,10 @@ class Atelier:
             "cache_dir": str(self.paths.cache_dir),
             "trust_file": str(self.paths.config_dir / "trusted_pickles.json"),
         }
+
+    def _save_theme(self, choice: str) -> None:
+        self.settings.theme = choice
+        self.settings.save(self.settings_path)
 
     # ------------------------------------------------------------------ folders and models
     def models_dir(self) -> Path:
@@ -183,9 +195,15 @@ class Atelier:
 
         self.window.prompt_panel.hires.set_upscalers(upscaler_names(folders))
         self.chat.set_models(entries, str(self.models_dir()))
-        usable = any(e.usable for e in image_entries)
-        self.welcome.setVisible(not usable)
+        self.has_image_model = any(e.usable for e in image_entries)
+        self._update_welcome()
         return entries
+
+    has_image_model = False
+
+    def _update_welcome(self, *_document) -> None:
+        """The welcome shows while there is no image model, unless a picture is open (it would cover it)."""
+        self.welcome.setVisible(not self.has_image_model and self.workspace.documents.document is None)
 
     def _on_prompt_changed(self, name: str, entry) -> None:
         if name != "selected_model" or entry is None:

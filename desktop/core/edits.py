@@ -246,6 +246,8 @@ class MergeDown(Command):
 class SetSelection(Command):
     """Select a rectangle (None selects nothing): what generations fill and img2img reads."""
 
+    changes_content = False  # selecting alone does not make a canvas worth saving (Photoshop, Krita)
+
     def __init__(self, rect: Rect | None) -> None:
         self.rect = rect
         self.label = "Select none" if rect is None else "Select rectangle"

@@ -18,6 +18,7 @@ class Command(ABC):
     """One undoable edit of a document; `label` is what the history panel and Edit menu show."""
 
     label = "Edit"
+    changes_content = True  # False for a step that leaves the pixels alone (a selection): saving is not asked for
 
     @abstractmethod
     def do(self, document: "Document") -> None:
@@ -110,7 +111,12 @@ class History:
 
     @property
     def is_clean(self) -> bool:
-        return self._clean == len(self._done)
+        """The document matches its saved state, apart from steps that change no content (selections)."""
+        if self._clean is None:
+            return False
+        done = len(self._done)
+        between = self._done[self._clean:] if done >= self._clean else self._undone[done - self._clean:]
+        return all(not command.changes_content for command in between)
 
     # ------------------------------------------------------------ reading
     @property

@@ -112,6 +112,7 @@ class GenerateJob:
     control_images: tuple[RgbaImage, ...] = ()  # each control layer over the job's area
     reference_images: tuple[RgbaImage, ...] = ()
     region_masks: tuple[GrayImage, ...] = ()  # over the job's area, 255 = the region's prompt applies
+    keep: bool = True  # False: a check (gallery Reproduce) compared with a saved image, not saved again
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class Settings:
     image_engine: str = "local"  # "local" (this computer) or "comfyui" (a ComfyUI server)
     comfyui_url: str = ""  # its address; the token is kept by the key store, never here
     comfyui_checkpoint: str = ""  # the checkpoint last chosen on it
+    theme: str = "system"  # View > Theme: "system" (dark unless the desktop is light), "dark" or "light"
     prompt: str = ""  # the prompt panel's text, restored at the next start like the negative prompt
 
     @classmethod

@@ -248,7 +248,11 @@ class ChatEngine:
         # ChatML turns end with <|im_end|> even when the model's own end token is another one
         ends += [vocab[t] for t in ("<|im_end|>", "<|eot_id|>", "<end_of_turn>") if t in vocab and vocab[t] not in ends]
         self.eos_token_ids = ends
-        self._specials = [t for t in tokenizer.all_special_tokens if t and "tool_call" not in t]
+        # every control token (ChatML's <|im_start|> is an added special token, not in all_special_tokens),
+        # longest first; tool-call markers stay: they are how a reply asks for a tool
+        added = [t.content for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if t.special]
+        specials = {t for t in [*tokenizer.all_special_tokens, *added] if t and "tool_call" not in t}
+        self._specials = sorted(specials, key=len, reverse=True)
 
     @classmethod
     def load(cls, folder: str | Path, device: str | None = None, on_status=None) -> "ChatEngine":

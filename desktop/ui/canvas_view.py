@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import QEvent, QPointF, QRect, QRectF, Qt, QTimer, Signal
-from PySide6.QtGui import QColor, QImage, QPainter, QPen, QTransform
+from PySide6.QtGui import QColor, QImage, QPainter, QPalette, QPen, QTransform
 from PySide6.QtWidgets import QWidget
 
 from desktop.core.document import Document, EditError
@@ -17,7 +17,9 @@ from desktop.core.edits import expand_canvas
 from desktop.core.geometry import Rect
 from desktop.ui.canvas import overlays
 from desktop.ui.canvas.display import DocumentDisplay
+from desktop.ui.canvas.space_pan import SpacePan
 from desktop.ui.canvas.tools import ExpandGesture, Gesture, MoveGesture, PaintGesture, SelectGesture, ToolState, paint_target
+from desktop.ui.theme import canvas_background
 
 MIN_ZOOM = 1 / 32
 MAX_ZOOM = 64.0
@@ -65,6 +67,7 @@ class CanvasView(QWidget):
         self._ants_phase = 0.0
         self._ants = QTimer(self, interval=160)
         self._ants.timeout.connect(self._march)
+        self.space_pan = SpacePan(self)  # Space over the canvas pans, even while the prompt box has the keys
         self._on_tools_changed()
 
     # ------------------------------------------------------------------ content
@@ -115,10 +118,18 @@ class CanvasView(QWidget):
         except EditError as error:
             self.message.emit(str(error))
             return False
+        self._show_expanded(left, top)
+        return True
+
+    def _show_expanded(self, left: int, top: int) -> None:
+        """After the canvas grew: the picture stays put on screen, unless the new canvas no longer fits;
+        then the whole canvas is fitted, so the new (empty) area is seen before Outpaint fills it."""
         self.offset -= QPointF(left * self.zoom, top * self.zoom)
+        bounds = self.image_to_widget(QRectF(0, 0, self.document.width, self.document.height))
+        if not QRectF(self.rect()).contains(bounds):
+            self.fit()
         self.update()
         self.canvas_expanded.emit()
-        return True
 
     # ------------------------------------------------------------------ zoom and pan
     def content_size(self):
@@ -195,6 +206,16 @@ class CanvasView(QWidget):
                         .toAlignedRect().adjusted(-2, -2, 2, 2))
 
     # ------------------------------------------------------------------ mouse and keys
+    def set_space_held(self, held: bool) -> None:
+        """Space is down for the canvas (SpacePan): a left drag pans instead of using the tool."""
+        self._space_down = held
+        if self._pan_from is None:
+            self.setCursor(Qt.CursorShape.OpenHandCursor if held else _CURSORS[self.tools.tool])
+
+    def pointer_position(self) -> QPointF | None:
+        """Where the pointer is over the canvas (widget coordinates), None when it is elsewhere."""
+        return self._pointer
+
     def event(self, event) -> bool:  # noqa: D401 - Qt's name
         # Escape mid-drag cancels the drag here, before the window's Cancel-generation shortcut sees it
         if event.type() == QEvent.Type.ShortcutOverride and event.key() == Qt.Key.Key_Escape and self._gesture:
@@ -257,6 +278,8 @@ class CanvasView(QWidget):
             button == Qt.MouseButton.LeftButton and (self._space_down or self.tools.tool == "pan")
         ):
             self._pan_from = event.position()
+            if self._space_down:
+                self.space_pan.note_pan()
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
@@ -310,9 +333,7 @@ class CanvasView(QWidget):
             gesture.cancel()
             self.message.emit(str(error))
         if isinstance(gesture, ExpandGesture) and (self.document.width, self.document.height) != before:
-            left, top = gesture.pads[0], gesture.pads[1]
-            self.offset -= QPointF(left * self.zoom, top * self.zoom)
-            self.canvas_expanded.emit()
+            self._show_expanded(gesture.pads[0], gesture.pads[1])
         self._update_ants()
         self.update()
 
@@ -321,6 +342,10 @@ class CanvasView(QWidget):
         if gesture is not None:
             gesture.cancel()
             self.update()
+
+    def enterEvent(self, event) -> None:  # noqa: N802
+        self._pointer = event.position()
+        super().enterEvent(event)
 
     def leaveEvent(self, event) -> None:  # noqa: N802
         self._pointer = None
@@ -376,10 +401,10 @@ class CanvasView(QWidget):
     # ------------------------------------------------------------------ painting
     def paintEvent(self, event) -> None:  # noqa: N802
         painter = QPainter(self)
-        painter.fillRect(event.rect(), QColor("#2b2b2e"))
+        painter.fillRect(event.rect(), canvas_background(self))
         size = self.content_size()
         if size is None:
-            painter.setPen(QColor("#c8c8cc"))
+            painter.setPen(self.palette().color(QPalette.ColorRole.WindowText))
             painter.drawText(self.rect().adjusted(40, 40, -40, -40),
                              Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.hint or PLACEHOLDER)
             return

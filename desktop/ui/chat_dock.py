@@ -9,10 +9,9 @@ signals; AssistantActions carries it out on the prompt panel.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal, Slot
+from PySide6.QtCore import QSize, Qt, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QMessageBox,
@@ -28,12 +27,17 @@ from desktop.core.chat_store import DEFAULT_TITLE, ChatStoreError, suggest_title
 from desktop.core.messages import Cancelled, ChatEnded, ChatJob, ChatStarted, Done, Failed, Loading, Started, Token
 from desktop.core.models import ModelEntry
 from desktop.core.tool_calls import ToolCall, tool_calls
+from desktop.ui import file_dialog
 from desktop.ui.chat.conversation_list import ConversationList
 from desktop.ui.chat.conversation_settings import ConversationSettings
 from desktop.ui.chat.message_view import MessageView
 from desktop.ui.chat.message_widget import MessageWidget
+from desktop.ui.text_fit import ElidedLabel, breakable, fit_to_width
+from desktop.ui.theme import set_tone
 
 IMAGINE = "/imagine"
+PANEL_WIDTH = 330  # what the dock asks for; the window may give it more or less
+CHATS_LIST_HEIGHT = 170  # px for the opened Chats list: search, four conversations, its buttons
 
 
 class ChatInput(QPlainTextEdit):
@@ -81,7 +85,7 @@ class ChatPanel(QWidget):
         self.regenerate_button.clicked.connect(self.regenerate)
         if settings is not None:
             self.conversation_settings.auto_approve.setChecked(settings.auto_approve_tools)
-        self.store_notice.setText(store.notice)
+        self.store_notice.setText(breakable(store.notice))
         self.store_notice.setVisible(bool(store.notice))
         recent = store.list_conversations()
         self.refresh_list()
@@ -92,11 +96,14 @@ class ChatPanel(QWidget):
     def _build(self) -> None:
         self.model = QComboBox()
         self.model.setObjectName("chat-model")
+        # a long model name is elided in the box, never a reason for the dock to grow
+        self.model.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.model.setMinimumContentsLength(12)
         self.model_hint = QLabel(wordWrap=True)
         self.model_hint.setObjectName("chat-model-hint")
         self.store_notice = QLabel(wordWrap=True)
         self.store_notice.setObjectName("chat-store-notice")
-        self.store_notice.setStyleSheet("color: #c77c00;")
+        set_tone(self.store_notice, "warning")
         self.conversations = ConversationList()
         self.conversations.new_button.hide()  # the header's New button does it
         self.conversations.hide()  # the dock is narrow and often short: the list opens on demand
@@ -106,9 +113,8 @@ class ChatPanel(QWidget):
         self.chats_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.chats_toggle.setArrowType(Qt.ArrowType.RightArrow)
         self.chats_toggle.toggled.connect(self._on_chats_toggled)
-        self.title = QLabel("")
+        self.title = ElidedLabel("")  # the open conversation's title, cut to the room there is
         self.title.setObjectName("chat-title")
-        self.title.setMinimumWidth(1)  # elided text; never widens the dock
         self.new_button = QToolButton(text="New", toolTip="Start a new conversation")
         self.new_button.setObjectName("chat-new")
         self.new_button.clicked.connect(self.new_conversation)
@@ -123,7 +129,7 @@ class ChatPanel(QWidget):
         self.view = MessageView()
         self.notice = QLabel(wordWrap=True)
         self.notice.setObjectName("chat-notice")
-        self.notice.setStyleSheet("color: #c77c00;")
+        set_tone(self.notice, "warning")
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.input = ChatInput(placeholderText=f"Message the assistant (Enter sends, Shift+Enter: new line; "
                                                f"{IMAGINE} <prompt> makes an image)")
@@ -162,6 +168,9 @@ class ChatPanel(QWidget):
         self.splitter.addWidget(chat)
         self.splitter.setStretchFactor(1, 1)
         self.splitter.setSizes([90, 600])
+        self.splitter.setChildrenCollapsible(False)  # the list's buttons never squeeze to nothing
+        for label in (self.model_hint, self.store_notice, self.notice):
+            fit_to_width(label)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 6, 6)
         layout.addLayout(model_row)
@@ -187,7 +196,7 @@ class ChatPanel(QWidget):
         hint = "" if usable else ("No chat model yet: put a transformers chat model folder (config.json, tokenizer, "
                                   f".safetensors) in {models_dir or 'the models folder'}, or download one.")
         hint += "".join(f"\n⚠ {e.problem}" for e in chats if not e.usable)[:600]
-        self.model_hint.setText(hint.strip())
+        self.model_hint.setText(breakable(hint.strip()))
         self.model_hint.setVisible(bool(hint.strip()))
         self.model.setEnabled(bool(usable))
         self._on_model_chosen()
@@ -213,9 +222,7 @@ class ChatPanel(QWidget):
         count = len(self.store.list_conversations()) if text else len(rows)
         self.chats_toggle.setText(f"Chats ({count})")
         title = self.store.conversation(self.conversation_id).title if self.conversation_id is not None else ""
-        metrics = self.title.fontMetrics()
-        self.title.setText(metrics.elidedText(title, Qt.TextElideMode.ElideRight, 160))
-        self.title.setToolTip(title)
+        self.title.setText(title)
 
     @Slot(int)
     def open_conversation(self, conversation_id: int) -> None:
@@ -286,7 +293,7 @@ class ChatPanel(QWidget):
     @Slot(int)
     def export_dialog(self, conversation_id: int) -> None:
         title = self.store.conversation(conversation_id).title
-        path, _ = QFileDialog.getSaveFileName(self, "Export conversation", f"{title}.md", "Markdown (*.md)")
+        path = file_dialog.save_file(self, "Export conversation", f"{title}.md", "Markdown (*.md)")
         if path:
             self.export_markdown(path, conversation_id)
 
@@ -308,6 +315,10 @@ class ChatPanel(QWidget):
         self.conversations.setVisible(shown)
         self.chats_toggle.setArrowType(Qt.ArrowType.DownArrow if shown else Qt.ArrowType.RightArrow)
         if shown:
+            # room for the search, a few conversations and the Rename/Delete/Export row
+            wanted = max(CHATS_LIST_HEIGHT, self.conversations.minimumSizeHint().height())
+            total = sum(self.splitter.sizes())
+            self.splitter.setSizes([wanted, max(total - wanted, 0)])
             self.conversations.search.setFocus()
 
     def _on_settings_toggled(self, shown: bool) -> None:
@@ -328,8 +339,13 @@ class ChatPanel(QWidget):
         return self.handle.job_id if self.handle is not None else None
 
     def show_notice(self, text: str) -> None:
-        self.notice.setText(text)
+        self.notice.setText(breakable(text))
         self.notice.setVisible(bool(text))
+
+    def sizeHint(self) -> QSize:  # noqa: N802 - Qt's name
+        # The dock keeps the width the window gave it: what streams in (long words, notices, paths)
+        # wraps inside it instead of asking for more room.
+        return QSize(PANEL_WIDTH, super().sizeHint().height())
 
     @Slot()
     def send(self, text: str | None = None) -> int | None:
@@ -436,7 +452,7 @@ class ChatPanel(QWidget):
     def _auto_approve(self, widget: MessageWidget) -> None:
         if not self.conversation_settings.auto_approve.isChecked():
             return
-        for index, call in enumerate(tool_calls(widget.content)):
+        for index, call in enumerate(tool_calls(widget.shown)):
             if widget.decisions.get(index):
                 continue
             self.decisions.setdefault(widget.message_id, {})[index] = "auto-approved"

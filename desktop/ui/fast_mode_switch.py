@@ -14,8 +14,9 @@ from PySide6.QtWidgets import QCheckBox, QLabel, QVBoxLayout, QWidget
 from desktop.core.fast_mode import FastModeChosen, choose
 from desktop.core.messages import Status
 from desktop.core.params import GenerationParams
+from desktop.ui.theme import set_tone
 
-OFF_TEXT = "Off: the steps, guidance and sampler above are used as set"
+OFF_TEXT = "Off: the steps, guidance and sampler are used as set"
 TIP = ("Few-step generation: Turbo/SDXS/Lightning models, or an LCM / Hyper-SD LoRA on an ordinary SD 1.5 or "
        "SDXL model (Models window > Download), TAESD decoding and feature reuse on a CPU")
 
@@ -33,7 +34,7 @@ class FastModeSwitch(QWidget):
         self.check.setObjectName("fast-mode")
         self.line = QLabel(OFF_TEXT, wordWrap=True)
         self.line.setObjectName("fast-mode-line")
-        self.line.setStyleSheet("color: #8a8f98;")
+        set_tone(self.line, "muted")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(2)

@@ -23,7 +23,7 @@ class GalleryController(QObject):
         self.index = GalleryIndex(paths.data_dir / "gallery.db", outputs_dir)
         self.dock = GalleryDock(self.index, ThumbnailCache(paths.cache_dir / "thumbnails"), window)
         window.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.dock)
-        window.menus["&View"].addAction(self.dock.toggleViewAction())
+        window.add_panel(self.dock)
         controller.image_ready.connect(self._on_image_ready)
         self.dock.reuse_settings.connect(self._on_reuse_settings)
         self.dock.reproduce.connect(self._on_reproduce)
@@ -57,7 +57,7 @@ class GalleryController(QObject):
                                  "reference or region layers, whose pixels the file does not hold (Reuse settings "
                                  "marks them again on the canvas)")
             return
-        handle = self.controller.submit(params, entry)
+        handle = self.controller.submit(params, entry, keep=False)  # compared, not saved: no duplicate
         handle.message.connect(lambda message, target=path: self._on_reproduced(target, message))
         self.window.show_status(f"Reproducing {path}…")
         return handle

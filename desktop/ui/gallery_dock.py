@@ -13,7 +13,6 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDockWidget,
-    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -30,9 +29,12 @@ from desktop.core.gallery_index import GalleryIndex
 from desktop.core.metadata import GenerationInfo, read_metadata
 from desktop.core.reproduction import PixelMatch
 from desktop.core.thumbnails import ThumbnailCache
+from desktop.ui import file_dialog
 from desktop.ui.gallery_model import ENTRY_ROLE, GalleryModel
+from desktop.ui.note_label import NoteLabel
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.webp)"
+THUMBNAIL = 88  # px: the cache keeps larger ones; the view scales them
 DAY = 86_400
 DATE_CHOICES = (("Any time", None), ("Today", "today"), ("Last 7 days", 7 * DAY), ("Last 30 days", 30 * DAY),
                 ("Last 365 days", 365 * DAY))
@@ -107,8 +109,8 @@ class GalleryDock(QDockWidget):
         self.view = QListView()
         self.view.setModel(self.model)
         self.view.setViewMode(QListView.ViewMode.IconMode)
-        self.view.setIconSize(QSize(128, 128))
-        self.view.setGridSize(QSize(140, 156))
+        self.view.setIconSize(QSize(THUMBNAIL, THUMBNAIL))
+        self.view.setGridSize(QSize(THUMBNAIL + 12, THUMBNAIL + 20))  # three across, two down in a 330 px dock
         self.view.setUniformItemSizes(True)  # lets the view place 10,000 items without measuring each
         self.view.setLayoutMode(QListView.LayoutMode.Batched)
         self.view.setBatchSize(200)
@@ -118,13 +120,11 @@ class GalleryDock(QDockWidget):
         self.view.setWordWrap(False)
         self.details = QTextBrowser()
         self.details.setOpenLinks(False)
-        self.status = QLabel("")
-        self.status.setWordWrap(True)
+        self.status = NoteLabel()
         self.buttons = {
             "open": QPushButton("Open"), "layer": QPushButton("Add as layer"), "reuse": QPushButton("Reuse settings"),
             "reproduce": QPushButton("Reproduce"), "favourite": QPushButton("☆ Favourite"),
-            "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect file…"),
-            "finish": QPushButton("Finish"),
+            "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect…"), "finish": QPushButton("Finish"),
         }
         self.buttons["finish"].setToolTip("Decode this Fast mode draft with the model's full VAE (no step runs "
                                           "again); the final is a new image and a new layer")
@@ -133,24 +133,28 @@ class GalleryDock(QDockWidget):
         self.buttons["delete"].setToolTip("Move the image to the system trash (Delete)")
         self.buttons["inspect"].setToolTip("Read the settings of any PNG, JPEG or WebP (A1111, ComfyUI, InvokeAI, …)")
 
+        search = QHBoxLayout()
+        search.addWidget(self.search, 1)
+        search.addWidget(self.count_label)
         filters = QHBoxLayout()
         filters.addWidget(self.model_filter, 1)
         filters.addWidget(self.date_filter)
         filters.addWidget(self.favourites_only)
-        actions, more = QHBoxLayout(), QHBoxLayout()
-        for name in ("open", "layer", "reuse", "reproduce"):
+        actions, more = QHBoxLayout(), QHBoxLayout()  # two short rows: the dock is narrow
+        for name in ("open", "layer", "reuse"):
             actions.addWidget(self.buttons[name])
-        for name in ("finish", "favourite", "delete", "inspect"):
+        for name in ("reproduce", "finish", "favourite", "delete", "inspect"):
             more.addWidget(self.buttons[name])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.details)
-        split.setStretchFactor(0, 3)
+        split.setStretchFactor(0, 5)
         split.setStretchFactor(1, 1)
         layout = QVBoxLayout(body)
-        layout.addWidget(self.search)
+        layout.setContentsMargins(6, 6, 6, 6)
+        layout.setSpacing(4)
+        layout.addLayout(search)
         layout.addLayout(filters)
-        layout.addWidget(self.count_label)
         layout.addWidget(split, 1)
         layout.addLayout(actions)
         layout.addLayout(more)
@@ -181,7 +185,7 @@ class GalleryDock(QDockWidget):
     # -- public API for the window -------------------------------------------------------------
     def refresh(self) -> None:
         """Pick up files added or removed outside the app (scans on a background thread)."""
-        self.status.setText("Looking for new images…")
+        self.count_label.setToolTip("Looking for new images…")  # on the count, not a line above the buttons
         self.model.refresh()
 
     def add_image(self, path: str | Path) -> None:
@@ -231,8 +235,9 @@ class GalleryDock(QDockWidget):
 
     def _on_filter_changed(self, count: int) -> None:
         self.count_label.setText(f"{count:,} image{'s' if count != 1 else ''}")
-        if self.current_path and self.gallery.get(self.current_path) is None:
-            self._show(None)
+        path = self.current_path
+        if path and (self.gallery.get(path) is None or not self.select_path(path)):
+            self._show(None)  # deleted, or filtered out of view: no button may act on an image not shown
 
     def _on_synced(self, result) -> None:
         if isinstance(result, Exception):
@@ -240,7 +245,8 @@ class GalleryDock(QDockWidget):
             return
         self._refill_models()
         changes = [f"{n} {what}" for n, what in ((result.added, "new"), (result.updated, "changed"), (result.removed, "gone")) if n]
-        self.status.setText(("Gallery updated: " + ", ".join(changes)) if changes else "")
+        # said on the count (its tooltip): a status line would push the second row of thumbnails out of view
+        self.count_label.setToolTip(("Gallery updated: " + ", ".join(changes)) if changes else "Up to date")
 
     # -- selection and details -----------------------------------------------------------------
     def _on_current_changed(self, current, _previous) -> None:
@@ -322,7 +328,7 @@ class GalleryDock(QDockWidget):
         self.status.setText(f"Moved {name} to the trash.")
 
     def _on_inspect_dialog(self) -> None:
-        path, _ = QFileDialog.getOpenFileName(self, "Read the settings of an image", "", IMAGE_FILTER)
+        path = file_dialog.open_file(self, "Read the settings of an image", "", IMAGE_FILTER)
         if path:
             self.inspect_file(path)
 

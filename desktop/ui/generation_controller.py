@@ -93,10 +93,11 @@ class GenerationController(QObject):
         self.status.emit(f"Queued: {seeds_text(job.params.seed, job.params.batch_size)}")
         return handle
 
-    def submit(self, params: GenerationParams, entry):
-        """Queue exactly these params with this model, outside the canvas (Reproduce); returns the JobHandle."""
+    def submit(self, params: GenerationParams, entry, keep: bool = True):
+        """Queue exactly these params with this model, outside the canvas (Reproduce); returns the JobHandle.
+        keep=False makes the image without saving it (a Reproduce check: no duplicate in the gallery)."""
         job = GenerateJob(params=params, model_path=entry.path, family=entry.family, addons=self.model.addons,
-                          **self.job_options)
+                          keep=keep, **self.job_options)
         return self._submit(job)
 
     def submit_job(self, job):

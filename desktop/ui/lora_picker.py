@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QT
 
 from desktop.core.lora_syntax import MAX_WEIGHT
 from desktop.core.models import LORA, UNKNOWN, ModelEntry
+from desktop.ui.theme import set_tone
 
 PLACEHOLDER = "Add a LoRA…"
 
@@ -44,7 +45,11 @@ class LoraRow(QWidget):
 
     def set_warning(self, text: str) -> None:
         self.label.setToolTip(text)
-        self.label.setStyleSheet("color: #e0a040;" if text else "")
+        set_tone(self.label, "warning" if text else "")
+
+
+TIP = "LoRAs in your models folders made for this model's family. Writing <lora:name:0.8> in the prompt works too"
+NONE_TIP = "No LoRAs yet: put .safetensors LoRAs in the models folder's loras/ folder, then File > Rescan Models"
 
 
 class LoraPicker(QWidget):
@@ -57,8 +62,7 @@ class LoraPicker(QWidget):
         self.setObjectName("lora-picker")
         self.add_box = QComboBox()
         self.add_box.setObjectName("lora-add")
-        self.add_box.setToolTip("LoRAs in your models folders made for this model's family. Writing "
-                                "<lora:name:0.8> in the prompt works too")
+        self.add_box.setToolTip(TIP)
         self.rows: list[LoraRow] = []
         self._entries: list[ModelEntry] = []
         self._family = ""
@@ -96,8 +100,9 @@ class LoraPicker(QWidget):
         elif self._entries:
             self.add_box.addItem("No more LoRAs for this model" if chosen else
                                  f"No LoRA made for {self._family or 'this model'}", None)
-        else:
-            self.add_box.addItem("No LoRAs yet: put .safetensors LoRAs in models/loras", None)
+        else:  # the box is narrow: a short text that fits, the where in the tooltip
+            self.add_box.addItem("No LoRAs yet", None)
+        self.add_box.setToolTip(TIP if offered or self._entries else NONE_TIP)
         self.add_box.setEnabled(bool(offered))
         self.add_box.blockSignals(False)
 

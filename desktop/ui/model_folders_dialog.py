@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLay
                                QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget)
 
 from desktop.core.model_folders import LinkedFolder, detect_folders, identify
+from desktop.ui import file_dialog
 
 COLUMNS = ("Folder", "App", "Holds", "State")
 OFFLINE = "offline (not found)"
@@ -155,10 +156,7 @@ class ModelFoldersDialog(QDialog):
     # ------------------------------------------------------------------ adding and removing
     def choose_folder(self) -> QFileDialog:
         """A Qt folder dialog (not the platform's, so it looks and behaves the same everywhere)."""
-        dialog = QFileDialog(self, "Add a folder of models")
-        dialog.setFileMode(QFileDialog.FileMode.Directory)
-        dialog.setOption(QFileDialog.Option.ShowDirsOnly, True)
-        dialog.setOption(QFileDialog.Option.DontUseNativeDialog, True)
+        dialog = file_dialog.folder_dialog(self, "Add a folder of models")
         dialog.fileSelected.connect(self.add_folder)
         self.file_dialog = dialog
         dialog.open()

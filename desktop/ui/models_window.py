@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal, Slot
-from PySide6.QtWidgets import (QAbstractItemView, QDialog, QFileDialog, QHBoxLayout, QHeaderView, QLabel,
+from PySide6.QtWidgets import (QAbstractItemView, QDialog, QDialogButtonBox, QHBoxLayout, QHeaderView, QLabel,
                                QLineEdit, QListWidget, QProgressBar, QPushButton, QTableWidget,
                                QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
@@ -17,6 +17,7 @@ from desktop.core.catalog import CatalogEntry
 from desktop.core.downloads import DownloadProgress
 from desktop.core.messages import Cancelled, Failed
 from desktop.core.models import ModelEntry
+from desktop.ui import file_dialog
 from desktop.worker.download_worker import DownloadFinished, DownloadUpdate, ImportFinished
 
 MODEL_FILTER = "Model files (*.safetensors *.ckpt *.pt *.pth *.bin)"
@@ -82,7 +83,13 @@ class ModelsWindow(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(tabs)
         self.status = QLabel("Drop .safetensors files here to import them.", self)
-        layout.addWidget(self.status)
+        self.status.setWordWrap(True)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)  # Close and Esc hide the window; a download keeps running
+        footer = QHBoxLayout()
+        footer.addWidget(self.status, 1)
+        footer.addWidget(buttons)
+        layout.addLayout(footer)
         self.set_entries(entries)
 
     # ------------------------------------------------------------------ building
@@ -94,6 +101,7 @@ class ModelsWindow(QDialog):
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().hide()
         self.import_button = QPushButton("Import file…", page)
         self.import_button.clicked.connect(self._on_import_clicked)
         self.refresh_button = QPushButton("Refresh", page)
@@ -239,11 +247,10 @@ class ModelsWindow(QDialog):
             self.import_requested.emit(path)
 
     def _on_import_clicked(self) -> None:
-        paths, _ = QFileDialog.getOpenFileNames(self, "Import model files", "", MODEL_FILTER)
-        self.request_import(paths)
+        self.request_import(file_dialog.open_files(self, "Import model files", "", MODEL_FILTER))
 
     def _on_add_folder_clicked(self) -> None:
-        folder = QFileDialog.getExistingDirectory(self, "Add a folder of models")
+        folder = file_dialog.choose_folder(self, "Add a folder of models")
         if folder:
             self.add_folder(folder)
 

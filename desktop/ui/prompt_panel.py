@@ -49,6 +49,7 @@ from desktop.core.prompt_model import PromptModel
 from desktop.ui.binding import bind
 from desktop.ui.fast_mode_switch import FastModeSwitch
 from desktop.ui.lora_picker import LoraPicker
+from desktop.ui.theme import set_tone
 
 MODE_LABELS = {"txt2img": "Text to image", "img2img": "Image to image", "inpaint": "Inpaint", "outpaint": "Outpaint"}
 SOURCE_MODES = ("img2img", "inpaint", "outpaint")  # modes that start from the canvas: Strength applies
@@ -198,7 +199,7 @@ class PromptPanel(QWidget):
         self._busy_timer.timeout.connect(self._show_busy)
         self.notice = QLabel(wordWrap=True)
         self.notice.setObjectName("notice")
-        self.notice.setStyleSheet("color: #e0a040;")
+        set_tone(self.notice, "warning")
         self.notice.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_close = QToolButton(text="✕", toolTip="Dismiss", autoRaise=True)

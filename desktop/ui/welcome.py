@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QFileDialog, QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QLabel, QPushButton, QVBoxLayout, QWidget
+
+from desktop.ui import file_dialog
 
 INTRO = (
     "Atelier makes images from your words and paints them into your pictures, and chats with a "
@@ -61,13 +63,11 @@ def starter_models(catalog: Path) -> list[StarterModel]:
 
 
 def choose_model_file(parent: QWidget) -> str:
-    path, _filter = QFileDialog.getOpenFileName(parent, "Add a model file", "",
-                                                "Model files (*.safetensors);;All files (*)")
-    return path
+    return file_dialog.open_file(parent, "Add a model file", "", "Model files (*.safetensors);;All files (*)") or ""
 
 
 def choose_models_folder(parent: QWidget) -> str:
-    return QFileDialog.getExistingDirectory(parent, "Use a models folder")
+    return file_dialog.choose_folder(parent, "Use a models folder") or ""
 
 
 class WelcomePanel(QFrame):

@@ -55,7 +55,8 @@ def make_generate_handler(address: ServerAddress, outputs_dir: Callable[[], Path
         seconds = time.perf_counter() - start
         for index, image in enumerate(result.images):
             params = result.params.replace(seed=result.params.seed + index) if index else result.params
-            path, error = _save(image, params, outputs_dir(), result.checkpoint, seconds, job.c2pa_key_dir)
+            path, error = _save(image, params, outputs_dir(), result.checkpoint, seconds, job.c2pa_key_dir) \
+                if job.keep else ("", "")  # a Reproduce check is compared, not saved again
             context.emit(ImageResult(job.job_id, RgbImage.from_pil(image), params, index, seconds, path, error))
 
     return run_generate

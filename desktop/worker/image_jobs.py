@@ -95,7 +95,8 @@ def make_generate_handler(outputs_dir: Callable[[], Path]):
         for index, image in enumerate(images):
             params = recorded.replace(seed=recorded.seed + index) if index else recorded
             saved = _as_seen(job, image)  # inpaint/outpaint: the picture on the canvas, not the raw frame
-            path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir, record_extra)
+            path, error = _save(saved, params, outputs_dir(), model_name, seconds, job.c2pa_key_dir, record_extra) \
+                if job.keep else ("", "")
             if path and engine.draft_latents is not None:  # a TAESD draft: its latents beside it, for the full VAE
                 from desktop.engine.draft_latents import keep_draft_latents
 

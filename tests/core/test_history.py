@@ -91,11 +91,12 @@ def test_every_command_undoes_and_redoes_exactly(name):
     command = document.history.do(COMMANDS[name](document))
     after = state(document)
     assert after != before, f"{name} changed nothing"
-    assert document.modified and document.history.undo_label == command.label
+    # a selection is undoable but changes no content: it alone never asks to be saved
+    assert document.modified == command.changes_content and document.history.undo_label == command.label
     assert document.history.undo() == command.label
     assert state(document) == before and not document.modified
     assert document.history.redo() == command.label
-    assert state(document) == after and document.modified
+    assert state(document) == after and document.modified == command.changes_content
     document.history.undo()
     assert state(document) == before
 
@@ -203,6 +204,26 @@ def test_modified_follows_the_saved_point_through_undo_and_redo():
     document.history.do(RenameLayer(top, "B"))  # the saved state is gone from the redo stack
     document.history.undo()
     assert document.modified
+
+
+def test_selecting_alone_leaves_the_document_unmodified_but_undoable():
+    document = make_document()
+    document.mark_saved()
+    document.history.do(SetSelection(Rect(2, 2, 10, 10)))
+    document.history.do(SetSelection(None))
+    assert not document.modified and document.history.can_undo  # no "Save changes?" for a selection
+    document.history.do(RenameLayer(layer_id(document, "Top"), "A"))
+    assert document.modified
+    document.history.undo()
+    assert not document.modified
+    document.history.undo()  # back past the saved point over a selection step: still the saved content
+    assert not document.modified
+    document.history.redo()
+    document.history.redo()
+    assert document.modified  # the rename is back
+    document.mark_saved()
+    document.history.do(SetSelection(Rect(0, 0, 4, 4)))
+    assert not document.modified
 
 
 def test_slider_drags_merge_into_one_step_only_within_one_gesture():

@@ -21,7 +21,7 @@ def start_atelier(qtbot, app_paths):
 
     started = []
 
-    def start(models: dict[str, Path], show: bool = True, size: tuple[int, int] | None = None, **settings):
+    def start(models: dict[str, Path], show: bool = True, size: tuple[int, int] | None = (1280, 800), **settings):
         for name, folder in models.items():
             shutil.copytree(folder, app_paths.models_dir / name)
         Settings(**{"width": 64, "height": 64, "seed_locked": True, **settings}).save(
@@ -34,6 +34,7 @@ def start_atelier(qtbot, app_paths):
         if show:
             app.window.show()
             qtbot.waitExposed(app.window)
+            qtbot.waitUntil(lambda: app.window.panels_arranged)  # docks tabbed and sized after the first show
         started.append(app)
         return app
 

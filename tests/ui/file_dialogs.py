@@ -1,30 +1,26 @@
-"""Answering the app's real file dialogs as a person does: type the name into the (non-native) dialog, accept."""
+"""Answering the app's real file dialogs as a person does: type the name into the (non-native) dialog, accept.
+
+Kept for the tests that import it; the work is done by tests/ui/user_actions.py, which types into the
+name field (with the keyboard focus there, as a person's typing has) once the dialog has read its folder:
+a name set earlier is replaced by the dialog's own suggestion.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QFileDialog, QLineEdit
+from PySide6.QtWidgets import QFileDialog
+
+from tests.ui.user_actions import answer_dialog, type_file_name
 
 
 def answer_next_file_dialog(path: str | Path, seen: list | None = None, timeout_ms: int = 10000) -> None:
-    """When the next QFileDialog opens (its static functions run a nested event loop), type `path` into its
-    name field and accept; `seen` collects the dialog so the test can check which one it was."""
-    waited = [0]
+    """When the next QFileDialog opens (the code that opens it waits in exec()), type `path` into its name
+    field and accept; `seen` collects (title, non-native?) so the test can check which dialog it was."""
 
-    def fill() -> None:
-        dialog = QApplication.activeModalWidget()
-        if not isinstance(dialog, QFileDialog):
-            waited[0] += 20
-            if waited[0] < timeout_ms:
-                QTimer.singleShot(20, fill)
-            return
+    def act(dialog: QFileDialog) -> None:
         if seen is not None:
             seen.append((dialog.windowTitle(), dialog.testOption(QFileDialog.Option.DontUseNativeDialog)))
-        name = dialog.findChild(QLineEdit, "fileNameEdit")
-        dialog.setDirectory(str(Path(path).parent))
-        name.setText(Path(path).name)
-        dialog.accept()
+        type_file_name(path)(dialog)
 
-    QTimer.singleShot(0, fill)
+    answer_dialog(QFileDialog, act)

@@ -91,6 +91,9 @@ def test_img2img_starts_from_the_visible_pixels_of_the_selection(qtbot, atelier,
     docs.document.history.do(SetSelection(Rect(32, 0, 64, 64)))
     _mode(panel, "img2img")
     atelier.prompt.update(strength=0.5, prompt="oil painting")
+    targets = []
+    shown = atelier.window.canvas.set_preview
+    atelier.window.canvas.set_preview = lambda image, target=None: (targets.append(target), shown(image, target))
     qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)
     job = list(controller.handles.values())[-1].job  # after the model's preload, if that still runs
     assert job.params.strength == 0.5 and (job.init_image.width, job.init_image.height) == (64, 64)
@@ -98,6 +101,8 @@ def test_img2img_starts_from_the_visible_pixels_of_the_selection(qtbot, atelier,
     qtbot.waitUntil(lambda: controller.idle and bool(controller.results), timeout=60000)
     layer = docs.document.layers[-1]
     assert layer.bounds == Rect(32, 0, 64, 64) and layer.name == "oil painting"
+    # the live preview covers only the selection it will change, never the whole canvas
+    assert targets and all((t.x(), t.y(), t.width(), t.height()) == (32, 0, 64, 64) for t in targets)
 
 
 def test_outpaint_fills_the_expanded_area_and_keeps_the_picture(qtbot, atelier, tmp_path):

@@ -97,17 +97,25 @@ def test_send_a_message_and_tokens_appear_in_the_dock_as_they_stream(qtbot, dock
     assert dock.busy and dock.input.toPlainText() == "" and dock.stop_button.isEnabled()
     handle = dock.handle  # the chat job's own messages: Token pieces among them
 
-    def partial_reply_on_screen():
+    def on_screen():
         widget = last_widget(dock)
-        return bool(widget is not None and widget.message.role == "assistant" and widget.status == "streaming"
-                    and widget.content and widget.text.toPlainText().strip())
+        if widget is None or widget.message.role != "assistant":
+            return None
+        return widget.status, widget.content, widget.text.toPlainText().strip()
 
-    qtbot.waitUntil(partial_reply_on_screen, timeout=60000)
+    # looked at as each token arrives, after the dock drew it (a timer's polls can miss a short reply). On a
+    # busy machine the lane may finish before the window shows the reply's start: the reply then appears
+    # whole, and the tokens still in the queue must not cut it back to a piece
+    seen = []
+    handle.message.connect(lambda m: seen.append(on_screen()) if isinstance(m, Token) else None)
     wait_idle(qtbot, dock)
+    assert seen and all(shown is not None for shown in seen), "a token arrived before the reply's place in the dock"
+    assert any(text for _status, _content, text in seen), "no part of the reply was shown while it streamed"
     user, reply = store.messages(dock.conversation_id)
     assert (user.role, user.content) == ("user", "Ideas for a painting?")
     widget = last_widget(dock)
     assert reply.status == "complete" and widget.content == reply.content and widget.status == "complete"
+    assert all(content == reply.content for status, content, _text in seen if status == "complete")
     # the tokens came as messages through the handle; the lane saved them, once: the store holds exactly them
     assert reply.content == "".join(m.text for m in handle.received if isinstance(m, Token))
     assert store.conversation(dock.conversation_id).title == "Ideas for a painting?"

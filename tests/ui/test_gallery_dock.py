@@ -157,7 +157,7 @@ def test_refresh_picks_up_files_added_outside_the_app(dock, qtbot, outputs):
     with qtbot.waitSignal(dock.model.synced, timeout=10_000):
         dock.refresh()
     assert dock.model.rowCount() == 5 and dock.model.entry(0).prompt == "a new owl"
-    assert dock.model_filter.findData("owl-model") > 0 and "1 new" in dock.status.text()
+    assert dock.model_filter.findData("owl-model") > 0 and "1 new" in dock.count_label.toolTip()
 
 
 def test_only_rows_on_screen_are_read(qtbot, tmp_path):
@@ -181,3 +181,18 @@ def test_only_rows_on_screen_are_read(qtbot, tmp_path):
     qtbot.wait(50)
     assert len(dock.model._pages) <= 2
     dock.model.wait_for_background()
+
+
+def test_a_search_that_hides_the_selected_image_clears_its_details_and_buttons(dock, qtbot):
+    _select(dock, 0)
+    assert dock.buttons["open"].isEnabled() and dock.buttons["reproduce"].isEnabled()
+    qtbot.keyClicks(dock.search, "no such picture")
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 0, timeout=3000)
+    assert dock.count_label.text() == "0 images"
+    assert not any(button.isEnabled() for name, button in dock.buttons.items() if name != "inspect")
+    assert dock.details.toPlainText() == ""
+    dock.search.clear()  # the image comes back unselected; choosing it again enables its buttons
+    qtbot.waitUntil(lambda: dock.model.rowCount() == 4, timeout=3000)
+    assert not dock.buttons["open"].isEnabled()
+    _select(dock, 0)
+    assert dock.buttons["open"].isEnabled()

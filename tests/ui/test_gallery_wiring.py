@@ -23,9 +23,13 @@ def test_generated_image_lands_in_the_gallery_and_reproduces_exactly(qtbot, atel
     original = dock.show_reproduction
     dock.show_reproduction = lambda match: (shown.append(match), original(match))
     qtbot.waitUntil(lambda: atelier.controller.idle, timeout=10000)
+    saved = sorted(atelier.outputs_dir().rglob("*.png"))
     dock.buttons["reproduce"].click()
     qtbot.waitUntil(lambda: bool(shown), timeout=60000)
     assert shown[0].identical
+    # the check is compared, not saved: no second copy in the outputs folder or the gallery
+    assert sorted(atelier.outputs_dir().rglob("*.png")) == saved
+    assert dock.model.rowCount() == 1 and dock.count_label.text() == "1 image"
 
 
 def test_open_and_add_as_layer_reach_the_canvas(qtbot, atelier):

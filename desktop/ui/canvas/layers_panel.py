@@ -35,7 +35,7 @@ from desktop.core.history import Command
 from desktop.core.steering import ControlSpec, ReferenceSpec, describe
 from desktop.ui.canvas.raster import thumbnail
 
-THUMB = 40
+THUMB = 32  # px: a 330 px tall panel lists six layers
 ID_ROLE = Qt.ItemDataRole.UserRole
 _gestures = itertools.count(1)
 
@@ -82,8 +82,10 @@ class LayersPanel(QWidget):
         # the steering roles (desktop/ui/canvas/steering_feature.py fills this menu)
         self.steer_menu = QMenu("&Steer", self)
         self.steer_menu.setObjectName("steer-menu")
-        steer = QToolButton(text="Steer", toolTip="Use the layer as a control layer, reference image or region")
+        steer = QToolButton(text="Steer ▾", toolTip="Use the layer as a control layer, reference image or region")
         steer.setObjectName("layer-steer")
+        # the style's own arrow is drawn over the last letters of a button this narrow: the text says it instead
+        steer.setStyleSheet("QToolButton::menu-indicator { image: none; width: 0px; }")
         steer.setMenu(self.steer_menu)
         steer.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.buttons["steer"] = steer

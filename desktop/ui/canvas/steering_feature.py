@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 from PySide6.QtCore import QObject, Slot
 from PySide6.QtGui import QAction
-from PySide6.QtWidgets import QFileDialog
 
 from desktop.core.canvas_steering import control_pixels
 from desktop.core.document import EditError, Layer
@@ -22,6 +21,7 @@ from desktop.core.image_io import FILE_PATTERNS, ImageLoadError, load_image
 from desktop.core.messages import Failed, GrayImage, PreprocessJob, PreprocessResult, RgbaImage
 from desktop.core.steering import CANVAS_LAYER_NAME, ControlSpec, ReferenceSpec, RegionSpec, describe
 from desktop.ui.canvas.generation_plan import generation_size
+from desktop.ui import file_dialog
 from desktop.ui.canvas.steering_dialog import SteeringDialog
 
 KIND_OF = {ControlSpec: "control", ReferenceSpec: "reference", RegionSpec: "region"}
@@ -49,8 +49,8 @@ class SteeringFeature(QObject):
         self.dialog: SteeringDialog | None = None
         self._target = None  # (layer id or None for a new layer, new Layer or None)
         self._preview_job: int | None = None
-        self.ask_reference_path = lambda: QFileDialog.getOpenFileName(
-            window, "Reference image", "", f"Images ({' '.join(FILE_PATTERNS)})")[0] or None
+        self.ask_reference_path = lambda: file_dialog.open_file(  # the app's one non-native file dialog
+            window, "Reference image", "", f"Images ({' '.join(FILE_PATTERNS)})")
         menu = workspace.layers.steer_menu
         self.actions: dict[str, QAction] = {}
         for key, text, slot in (

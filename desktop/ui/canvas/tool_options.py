@@ -1,22 +1,24 @@
-"""The tool bar over the canvas: tools, brush size, hardness and colour, quick mask, canvas expansion."""
+"""The options bar over the canvas: brush size, hardness and colour, and growing the canvas for outpainting."""
 
 from __future__ import annotations
 
 from typing import Callable
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QColorDialog, QLabel, QSlider, QSpinBox, QToolBar, QToolButton, QWidget
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QSlider, QSpinBox, QToolBar, QToolButton, QWidget,
+                               QWidgetAction)
 
 from desktop.ui.canvas.tools import MAX_BRUSH, MIN_BRUSH, ToolState
+from desktop.ui.icons import swatch, tool_icon
 
 EXPAND_DEFAULT = 128
 
 
-def _swatch(color: tuple[int, int, int]) -> QIcon:
-    pixmap = QPixmap(18, 18)
-    pixmap.fill(QColor(*color))
-    return QIcon(pixmap)
+def _label(text: str) -> QLabel:
+    label = QLabel(text)
+    label.setContentsMargins(8, 0, 4, 0)  # the same gap before every control on the bar
+    return label
 
 
 class ToolOptionsBar(QToolBar):
@@ -32,39 +34,58 @@ class ToolOptionsBar(QToolBar):
         self.hardness = QSlider(Qt.Orientation.Horizontal, minimum=0, maximum=100, toolTip="Brush hardness (Shift+[ and Shift+])")
         self.hardness.setObjectName("brush-hardness")
         self.hardness.setFixedWidth(90)
-        self.color = QToolButton(toolTip="Brush colour")
+        self.color = QToolButton(toolTip="Brush colour", autoRaise=True)
         self.color.setObjectName("brush-color")
         self.expand_by = QSpinBox(minimum=8, maximum=4096, singleStep=8, value=EXPAND_DEFAULT, suffix=" px")
         self.expand_by.setObjectName("expand-by")
         self.expand_by.setToolTip("How much Expand adds (for outpainting); you can also drag a canvas edge outward")
+        self.expand_button = self._build_expand_menu()
         self.size.valueChanged.connect(lambda value: tools.set_size(value))
         self.hardness.valueChanged.connect(lambda value: tools.set_hardness(value / 100))
         self.color.clicked.connect(self.choose_color)
         tools.changed.connect(self._show)
         self._show()
 
-    def build(self, tool_actions: list[QAction], mask_actions: list[QAction]) -> None:
-        """Lay out the bar: tools first, then the brush, the mask and the canvas size."""
-        for action in tool_actions:
-            self.addAction(action)
-        self.addSeparator()
-        self.addWidget(QLabel(" Size "))
+    def build(self) -> None:
+        """Lay out the bar: the brush (size, hardness, colour), then growing the canvas for outpainting."""
+        self.setIconSize(QSize(20, 20))
+        self.addWidget(_label("Size"))
         self.addWidget(self.size)
-        self.addWidget(QLabel("  Hardness "))
+        self.addWidget(_label("Hardness"))
         self.addWidget(self.hardness)
-        self.addWidget(QLabel("  "))
         self.addWidget(self.color)
         self.addSeparator()
-        for action in mask_actions:
-            self.addAction(action)
-        self.addSeparator()
-        self.addWidget(QLabel(" Expand by "))
-        self.addWidget(self.expand_by)
-        for text, tip, side in (("←", "left", 0), ("↑", "top", 1), ("→", "right", 2), ("↓", "bottom", 3), ("All", "every", None)):
-            button = QToolButton(text=text, toolTip=f"Expand the canvas on the {tip} side" + ("s" if side is None else ""))
-            button.setObjectName(f"expand-{tip}")
-            button.clicked.connect(lambda _checked=False, side=side: self.expand_side(side))
-            self.addWidget(button)
+        self.addWidget(self.expand_button)
+
+    def _build_expand_menu(self) -> QToolButton:
+        """One button for growing the canvas (outpainting): its menu holds the amount and the five sides."""
+        button = QToolButton(autoRaise=True, toolTip="Expand the canvas for outpainting: choose the side and amount "
+                             "(or drag a canvas edge outward)")
+        button.setObjectName("expand-canvas")
+        button.setIcon(tool_icon("expand-all"))
+        button.setText("Expand")
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(button)
+        amount = QWidget(menu)
+        row = QHBoxLayout(amount)
+        row.setContentsMargins(10, 4, 10, 4)
+        row.addWidget(QLabel("By"))
+        row.addWidget(self.expand_by, 1)
+        holder = QWidgetAction(menu)
+        holder.setDefaultWidget(amount)
+        menu.addAction(holder)
+        menu.addSeparator()
+        self.expand_actions = {}
+        for icon, name, side in (("expand-left", "left", 0), ("expand-top", "top", 1), ("expand-right", "right", 2),
+                                 ("expand-bottom", "bottom", 3), ("expand-all", "every", None)):
+            label = "All sides" if side is None else f"{name.title()} side"
+            action = menu.addAction(tool_icon(icon), label)
+            action.setObjectName(f"expand-{name}")
+            action.triggered.connect(lambda _checked=False, side=side: self.expand_side(side))
+            self.expand_actions[name] = action
+        button.setMenu(menu)
+        return button
 
     def expand_side(self, side: int | None) -> bool:
         """Grow the canvas by the spin box's amount on one side (0 left .. 3 bottom), or all of them."""
@@ -84,5 +105,5 @@ class ToolOptionsBar(QToolBar):
                 widget.blockSignals(True)
                 widget.setValue(value)
                 widget.blockSignals(False)
-        self.color.setIcon(_swatch(tools.color))
+        self.color.setIcon(swatch(tools.color))
         self.color.setEnabled(not tools.mask_mode)

@@ -16,7 +16,9 @@ from desktop.ui.canvas.generate_gate import GenerateGate
 from desktop.ui.canvas.history_panel import HistoryPanel
 from desktop.ui.canvas.layers_panel import LayersPanel
 from desktop.ui.canvas.tool_options import ToolOptionsBar
+from desktop.ui.canvas.tool_strip import ToolStrip
 from desktop.ui.canvas.tools import TOOL_LABELS
+from desktop.ui.icons import tool_icon
 
 TOOL_KEYS = {"brush": "B", "eraser": "E", "select": "M", "move": "V", "pan": "H"}
 
@@ -35,7 +37,7 @@ class CanvasWorkspace(QObject):
         self.layers_dock = window.add_dock("Layers", self.layers)
         self.history_dock = window.add_dock("History", self.history)
         self.options = ToolOptionsBar(self.tools, self.canvas.expand)
-        window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.options)
+        window.add_canvas_bar(self.options)
         self.gate = GenerateGate(self.panel, self.documents, self)
         self.position_label = QLabel("")
         window.statusBar().addPermanentWidget(self.position_label)
@@ -44,8 +46,10 @@ class CanvasWorkspace(QObject):
         self._build_edit_menu()
         self._build_image_and_layer_menus()
         self._build_tools_menu()
-        self.options.build([self.actions[f"tool-{t}"] for t in TOOL_KEYS], [self.actions[k] for k in ("quick-mask", "invert-mask", "clear-mask")])
-        window.menus["&View"].addAction(self.options.toggleViewAction())
+        self.options.build()
+        self.strip = ToolStrip([self.actions[f"tool-{t}"] for t in TOOL_KEYS],
+                               [self.actions[k] for k in ("quick-mask", "invert-mask", "clear-mask")])
+        window.add_canvas_bar(self.strip, beside=True)
         window.shortcuts.extend([
             ("Right-drag (brush)", "Erase what the brush paints (the layer, or the mask in Quick Mask)"),
             ("Shift+drag (select)", "Square selection"),
@@ -98,8 +102,11 @@ class CanvasWorkspace(QObject):
         quick.setCheckable(True)
         self._add("invert-mask", "&Edit", "&Invert Mask", lambda: self._edit(InvertMask()), "Ctrl+Shift+I")
         self._add("clear-mask", "&Edit", "&Clear Mask", lambda: self._edit(clear_mask(self.document)) if self.document else None)
+        self.actions["quick-mask"].setToolTip("Quick mask: the brush and eraser paint the inpaint mask (Q)")
         self.actions["invert-mask"].setToolTip("Invert the inpaint mask (Ctrl+Shift+I)")
         self.actions["clear-mask"].setToolTip("Clear the inpaint mask")
+        for key in ("quick-mask", "invert-mask", "clear-mask"):
+            self.actions[key].setIcon(tool_icon(key))
         show = self._add("show-mask", "&View", "Show &Mask", self._show_mask)
         show.setCheckable(True)
         show.setChecked(True)
@@ -128,6 +135,7 @@ class CanvasWorkspace(QObject):
             action = self._add(f"tool-{tool}", "&Tools", TOOL_LABELS[tool], lambda _c=False, t=tool: self.tools.set_tool(t), key)
             action.setCheckable(True)
             action.setToolTip(f"{TOOL_LABELS[tool]} ({key})")
+            action.setIcon(tool_icon(tool))
             group.addAction(action)
         self.window.menus["&Tools"].addSeparator()
         self._add("bigger", "&Tools", "Bigger Brush", self.tools.grow, "]")

@@ -6,6 +6,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QScrollArea, QVBoxLayout, QWidget
 
 from desktop.ui.chat.message_widget import MessageWidget
+from desktop.ui.theme import set_tone
 
 EMPTY_TEXT = ("Ask for ideas, a prompt, or changes to your image. Replies can call tools that fill the prompt "
               "panel (you approve each one). Type <b>/imagine</b> and a prompt to make an image.")
@@ -27,7 +28,7 @@ class MessageView(QScrollArea):
         self.empty = QLabel(EMPTY_TEXT, wordWrap=True)
         self.empty.setObjectName("chat-empty")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setStyleSheet("color: #888888; padding: 24px;")
+        set_tone(self.empty, "muted", "padding: 24px;")
         self.rows.addWidget(self.empty)
         self.rows.addStretch(1)
         self.setWidget(self.container)

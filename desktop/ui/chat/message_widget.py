@@ -19,8 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.control_tokens import hide_control_tokens
 from desktop.core.markdown_render import fenced_blocks, render_markdown
 from desktop.core.tool_calls import TextSegment, ToolCall, parse_reply
+from desktop.ui.text_fit import breakable, fit_to_width
+from desktop.ui.theme import set_tone, tone_colour
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 STATUS_TAGS = {"streaming": "writing…", "stopped": "stopped", "error": "failed"}
@@ -29,21 +32,23 @@ MESSAGE_CSS = """
 p, li { margin-top: 2px; margin-bottom: 4px; }
 pre { white-space: pre-wrap; background-color: rgba(127, 127, 127, 0.16); padding: 6px; }
 code { background-color: rgba(127, 127, 127, 0.16); }
-blockquote { margin-left: 10px; color: #888888; }
+blockquote { margin-left: 10px; color: #8c8c93; }
 h1, h2, h3 { margin-top: 6px; margin-bottom: 4px; }
 """
 DECISIONS = {"approved": "✓ Approved", "auto-approved": "✓ Approved automatically", "rejected": "✗ Rejected"}
 
 
 def message_html(content: str, role: str, finished: bool) -> str:
-    """Markdown as safe HTML; a finished assistant reply shows malformed tool calls as text with why."""
+    """Markdown as safe HTML; a finished assistant reply shows malformed tool calls as text with why.
+    Control tokens of chat templates (<|im_start|> and the like) are never shown."""
+    content = hide_control_tokens(content)
     if role != "assistant" or not finished:
         return render_markdown(content)
     parts = []
     for piece in parse_reply(content):
         if isinstance(piece, TextSegment) and piece.problem:
             parts.append(f"<pre>{html.escape(piece.text)}</pre>"
-                         f'<p style="color:#c77c00">⚠ {html.escape(piece.problem)}</p>')
+                         f'<p style="color:{tone_colour("warning")}">⚠ {html.escape(piece.problem)}</p>')
         elif isinstance(piece, TextSegment):
             parts.append(render_markdown(piece.text))
     return "\n".join(parts)
@@ -88,7 +93,7 @@ class ToolCard(QFrame):
         self.setObjectName("tool-card")
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.title = QLabel(f"<b>Tool: {call.name}</b>")
-        self.text = QLabel(call.describe(), wordWrap=True)
+        self.text = fit_to_width(QLabel(breakable(call.describe())))  # a long prompt wraps in a narrow dock
         self.text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.approve_button = QPushButton("Approve")
         self.approve_button.setObjectName("approve")
@@ -147,7 +152,7 @@ class MessageWidget(QFrame):
         self.text = MessageText()
         self.error_label = QLabel(wordWrap=True)
         self.error_label.setObjectName("message-error")
-        self.error_label.setStyleSheet("color: #d04040;")
+        set_tone(self.error_label, "error")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.extras = QVBoxLayout()  # prompt-block buttons and tool cards, rebuilt when the text is final
         self.editor: QPlainTextEdit | None = None
@@ -175,13 +180,19 @@ class MessageWidget(QFrame):
         return self.message.id
 
     @property
+    def shown(self) -> str:
+        """The text as a person reads it: without chat-template control tokens."""
+        return hide_control_tokens(self.content)
+
+    @property
     def finished(self) -> bool:
         return self.status != "streaming"
 
     # ------------------------------------------------------------------ content
     def append_stream(self, text: str, offset: int) -> None:
-        """Add streamed text; a piece already shown (the view was reloaded meanwhile) is not added twice."""
-        if offset > len(self.content):
+        """Add streamed text; a piece already shown (the view was reloaded meanwhile) is not added twice.
+        A reply shown finished (the lane ended it before the window caught up) keeps its saved text."""
+        if self.finished or offset > len(self.content):
             return  # a gap cannot happen on one lane; ignore rather than show a garbled reply
         self.content = self.content[:offset] + text if offset < len(self.content) else self.content + text
         self.text.setHtml(message_html(self.content, self.message.role, finished=False))
@@ -193,16 +204,16 @@ class MessageWidget(QFrame):
 
     def reply_text(self) -> str:
         """The reply without its tool calls: what "Use as prompt" puts into the prompt panel."""
-        return "".join(p.text for p in parse_reply(self.content) if isinstance(p, TextSegment)).strip()
+        return "".join(p.text for p in parse_reply(self.shown) if isinstance(p, TextSegment)).strip()
 
     def _render(self) -> None:
         self.text.setHtml(message_html(self.content, self.message.role, self.finished))
         tag = STATUS_TAGS.get(self.status, "")
-        self.status_label.setText(f'<span style="color:#c77c00">{tag}</span>' if tag else "")
+        self.status_label.setText(f'<span style="color:{tone_colour("warning")}">{tag}</span>' if tag else "")
         error = getattr(self.message, "error", "")
         self.error_label.setText(f"The reply failed: {error}" if self.status == "error" and error else "")
         self.error_label.setVisible(self.status == "error" and bool(error))
-        self.prompt_button.setEnabled(self.finished and bool(self.content.strip()))
+        self.prompt_button.setEnabled(self.finished and bool(self.shown.strip()))
         self._build_extras()
 
     def _build_extras(self) -> None:
@@ -214,7 +225,7 @@ class MessageWidget(QFrame):
         self.tool_cards, self.prompt_buttons = [], []
         if self.message.role != "assistant" or not self.finished:
             return
-        blocks = [b for b in fenced_blocks(self.content) if b.language == "prompt" and b.code.strip()]
+        blocks = [b for b in fenced_blocks(self.shown) if b.language == "prompt" and b.code.strip()]
         for number, block in enumerate(blocks, 1):
             # short text: a button is as wide as its label, and the dock is narrow; the code is shown above
             button = QPushButton("Use this prompt" if len(blocks) == 1 else f"Use prompt {number}")
@@ -223,7 +234,7 @@ class MessageWidget(QFrame):
             button.clicked.connect(lambda _=False, code=block.code.strip(): self.use_as_prompt.emit(code))
             self.extras.addWidget(button, 0, Qt.AlignmentFlag.AlignLeft)
             self.prompt_buttons.append(button)
-        calls = [p for p in parse_reply(self.content) if isinstance(p, ToolCall)]
+        calls = [p for p in parse_reply(self.shown) if isinstance(p, ToolCall)]
         for index, call in enumerate(calls):
             card = ToolCard(call, self.decisions.get(index, ""))
             card.decided.connect(lambda approved, i=index, c=call: self._on_decided(i, c, approved))
@@ -241,7 +252,7 @@ class MessageWidget(QFrame):
 
     # ------------------------------------------------------------------ actions
     def copy(self) -> None:
-        QGuiApplication.clipboard().setText(self.content)
+        QGuiApplication.clipboard().setText(self.shown)
 
     def start_editing(self) -> None:
         if self.editor is not None:
