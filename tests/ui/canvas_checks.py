@@ -278,3 +278,29 @@ def escape_while_dragging(p: Person) -> None:
     QTest.keyClick(canvas, Qt.Key.Key_Escape)
     p.qtbot.mouseRelease(canvas, Qt.MouseButton.LeftButton, pos=at(canvas, 40, 40))
     assert np.array_equal(p.document.composite(), before) and not p.document.history.can_undo
+
+
+def finish_with_full_vae(p: Person, tiny_taesd) -> None:
+    """A Fast mode draft (TAESD) made with Ctrl+Enter, then Image > Finish with Full VAE (Ctrl+Shift+F): the
+    model's full VAE decodes the draft's latents into a new layer over it, and the final joins the gallery."""
+    import shutil
+
+    shutil.copytree(tiny_taesd, p.app.models_dir() / "taesd" / "taesd")  # the TAESD Fast mode drafts with
+    p.app.refresh_models()
+    panel = p.window.prompt_panel
+    panel.fast_mode.check.click()
+    prompt = panel.prompt
+    make_active(p.window)
+    prompt.setFocus()
+    QTest.keyClicks(prompt, "a kite")
+    p.qtbot.waitUntil(lambda: p.app.controller.idle, timeout=30000)  # the model's preload, if any
+    with p.qtbot.waitSignal(p.app.controller.image_ready, timeout=60000) as drafted:
+        QTest.keyClick(prompt, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    assert drafted.args[0].params.vae == "taesd"
+    p.qtbot.waitUntil(lambda: p.app.controller.idle and p.layer_names() == ["a kite"], timeout=20000)
+    with p.qtbot.waitSignal(p.app.controller.image_ready, timeout=60000) as finished:
+        p.run()
+    p.qtbot.waitUntil(lambda: p.layer_names() == ["a kite (full VAE)", "a kite"], timeout=20000)  # top first
+    final = finished.args[0]
+    assert final.params.vae == "" and final.path and final.path != drafted.args[0].path
+    p.qtbot.waitUntil(lambda: p.app.gallery.dock.select_path(final.path), timeout=5000)

@@ -74,6 +74,7 @@ COMMANDS: dict[str, Row] = {
     "Image > Expand Canvas on All Sides": Row(canvas.expand_all_sides),
     "Image > Crop Canvas to Selection": Row(canvas.crop_to_selection),
     "Image > Upscale…": Row(canvas.upscale, needs=("home_upscalers",)),
+    "Image > Finish with Full VAE": Row(canvas.finish_with_full_vae, needs=("tiny_sd15", "tiny_taesd")),
     "Layer > New Layer": Row(canvas.new_layer),
     "Layer > Duplicate Layer": Row(canvas.duplicate_layer),
     "Layer > Delete Layer": Row(canvas.delete_layer),
