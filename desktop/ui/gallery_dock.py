@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSplitter,
     QTextBrowser,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -123,11 +124,12 @@ class GalleryDock(QDockWidget):
         self.status = NoteLabel()
         self.buttons = {
             "open": QPushButton("Open"), "layer": QPushButton("Add as layer"), "reuse": QPushButton("Reuse settings"),
-            "reproduce": QPushButton("Reproduce"), "favourite": QPushButton("☆ Favourite"),
-            "delete": QPushButton("Delete"), "inspect": QPushButton("Inspect…"), "finish": QPushButton("Finish"),
+            "reproduce": QPushButton("Reproduce"), "favourite": QToolButton(text="☆"),
+            "delete": QPushButton("Delete"), "inspect": QToolButton(text="Inspect…"), "finish": QPushButton("Finish"),
         }
         self.buttons["finish"].setToolTip("Decode this Fast mode draft with the model's full VAE (no step runs "
                                           "again); the final is a new image and a new layer")
+        self.buttons["favourite"].setToolTip("Mark this image as a favourite (★), or unmark it; ★ only lists them")
         self.buttons["open"].setToolTip("Open this image on the canvas (double-click does the same)")
         self.buttons["reproduce"].setToolTip("Generate again with the saved settings and compare the pixels")
         self.buttons["delete"].setToolTip("Move the image to the system trash (Delete)")
@@ -140,11 +142,11 @@ class GalleryDock(QDockWidget):
         filters.addWidget(self.model_filter, 1)
         filters.addWidget(self.date_filter)
         filters.addWidget(self.favourites_only)
-        actions, more = QHBoxLayout(), QHBoxLayout()  # two short rows: the dock is narrow
-        for name in ("open", "layer", "reuse"):
-            actions.addWidget(self.buttons[name])
-        for name in ("reproduce", "finish", "favourite", "delete", "inspect"):
-            more.addWidget(self.buttons[name])
+        rows = [QHBoxLayout() for _ in range(2)]  # two short rows: the dock is narrow (it shares its width with chat)
+        for row, names in zip(rows, (("open", "layer", "reuse", "favourite"), ("reproduce", "finish", "delete",
+                                                                                "inspect"))):
+            for name in names:
+                row.addWidget(self.buttons[name])
         split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(self.view)
         split.addWidget(self.details)
@@ -156,8 +158,8 @@ class GalleryDock(QDockWidget):
         layout.addLayout(search)
         layout.addLayout(filters)
         layout.addWidget(split, 1)
-        layout.addLayout(actions)
-        layout.addLayout(more)
+        for row in rows:
+            layout.addLayout(row)
         layout.addWidget(self.status)
         self.setWidget(body)
 
@@ -271,7 +273,7 @@ class GalleryDock(QDockWidget):
         self.buttons["finish"].setEnabled(has_latents(self.current_path))  # a draft whose latents were kept
         self.buttons["favourite"].setEnabled(entry is not None)
         self.buttons["delete"].setEnabled(entry is not None)
-        self.buttons["favourite"].setText("★ Favourite" if entry and entry.favourite else "☆ Favourite")
+        self.buttons["favourite"].setText("★" if entry and entry.favourite else "☆")
 
     # -- actions -------------------------------------------------------------------------------
     def _on_open(self) -> None:

@@ -71,7 +71,7 @@ def test_search_model_and_favourite_filters(dock, qtbot):
     dock._apply_filters()
     _select(dock, 1)
     qtbot.mouseClick(dock.buttons["favourite"], Qt.MouseButton.LeftButton)
-    assert dock.buttons["favourite"].text() == "★ Favourite"
+    assert dock.buttons["favourite"].text() == "★"
     dock.favourites_only.setChecked(True)
     assert dock.model.rowCount() == 1 and dock.model.entry(0).prompt == PROMPTS[2]
     dock.date_filter.setCurrentIndex(dock.date_filter.findText("Today"))
