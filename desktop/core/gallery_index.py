@@ -311,6 +311,14 @@ class GalleryIndex:
                 send2trash(str(target))
             except (TrashPermissionError, OSError) as error:
                 raise OSError(f"could not move {target.name} to the trash: {error}. Nothing was deleted.") from error
+            from desktop.core.draft import latents_path
+
+            latents = latents_path(target)  # a Fast mode draft's latents (Finish with Full VAE) go with it
+            if latents.exists():
+                try:
+                    send2trash(str(latents))
+                except (TrashPermissionError, OSError) as error:  # the picture is gone; its 64 KB sidecar stays
+                    log.warning("could not move %s to the trash: %s", latents.name, error)
         with self._lock, self._db:
             was_favourite = self._db.execute("SELECT favourite FROM images WHERE path = ?", (relative,)).fetchone()
             self._db.execute("DELETE FROM images WHERE path = ?", (relative,))

@@ -146,12 +146,17 @@ def test_delete_moves_the_file_to_the_trash(tmp_path, outputs, monkeypatch):
     monkeypatch.setattr(plat_other, "HOMETRASH_B", os.fsencode(trash_home / "Trash"))
     monkeypatch.setattr(plat_other, "HOMETRASH", str(trash_home / "Trash"))
     paths = _fill(outputs)
+    from desktop.core.draft import latents_path
+
+    latents_path(paths[0]).write_bytes(b"latents of a Fast mode draft")  # Finish with Full VAE's sidecar
     index = GalleryIndex(tmp_path / "gallery.db", outputs)
     index.sync()
     index.set_favourite(paths[0])
     index.delete(paths[0])
     assert not paths[0].exists() and index.count() == 3 and index.count(favourite=True) == 0
     assert (trash_home / "Trash" / "files" / paths[0].name).exists()
+    assert not latents_path(paths[0]).exists()  # the draft's latents went with it, to the trash too
+    assert (trash_home / "Trash" / "files" / latents_path(paths[0]).name).exists()
     assert json.loads(index.favourites_path.read_text()) == []
 
 
