@@ -88,6 +88,9 @@ class Theme(QObject):
             app.setStyle("Fusion")  # the same widgets everywhere; native styles ignore custom palettes
         app.setPalette(dark_palette() if self.dark else light_palette(app))
         app.setProperty("atelier_theme", "dark" if self.dark else "light")
+        from desktop.ui.icons import reink_tool_icons
+
+        reink_tool_icons()  # the tool icons are pixmaps in the old ink: draw them again
         for widget in app.allWidgets():
             if widget.property("tone"):
                 set_tone(widget, widget.property("tone"), widget.property("tone_style") or "")

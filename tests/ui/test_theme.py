@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QPalette
+from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from desktop.ui.theme import is_dark
@@ -74,3 +74,13 @@ def test_notices_and_hints_stay_readable_in_both_themes(qtbot, start_atelier):
         for name, label in labels.items():
             qtbot.waitUntil(label.isVisible)
             assert ink_contrast(label) >= 4.5, f"the {name} is hard to read in the {theme} theme"
+
+
+def test_tool_icons_are_pixmaps_painted_without_python(start_atelier):
+    """A Python QIconEngine ran for every icon on every repaint; while the worker imported torch each of its
+    Qt calls waited for the GIL and the first paint froze the window ~170 ms (benchmarks/stall.py)."""
+    app = start_atelier({})
+    for action in (app.workspace.actions["tool-brush"], app.workspace.actions["quick-mask"]):
+        sizes = action.icon().availableSizes()  # only pixmaps added up front are listed; an engine lists none
+        assert {(s.width(), s.height()) for s in sizes} >= {(16, 16), (22, 22), (44, 44)}
+        assert action.icon().availableSizes(QIcon.Mode.Disabled), "the disabled ink is drawn up front too"

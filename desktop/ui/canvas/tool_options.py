@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (QColorDialog, QHBoxLayout, QLabel, QMenu, QSlider
                                QWidgetAction)
 
 from desktop.ui.canvas.tools import MAX_BRUSH, MIN_BRUSH, ToolState
-from desktop.ui.icons import swatch, tool_icon
+from desktop.ui.icons import set_tool_icon, swatch
 
 EXPAND_DEFAULT = 128
 
@@ -62,7 +62,7 @@ class ToolOptionsBar(QToolBar):
         button = QToolButton(autoRaise=True, toolTip="Expand the canvas for outpainting: choose the side and amount "
                              "(or drag a canvas edge outward)")
         button.setObjectName("expand-canvas")
-        button.setIcon(tool_icon("expand-all"))
+        set_tool_icon(button, "expand-all")
         button.setText("Expand")
         button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
@@ -80,7 +80,8 @@ class ToolOptionsBar(QToolBar):
         for icon, name, side in (("expand-left", "left", 0), ("expand-top", "top", 1), ("expand-right", "right", 2),
                                  ("expand-bottom", "bottom", 3), ("expand-all", "every", None)):
             label = "All sides" if side is None else f"{name.title()} side"
-            action = menu.addAction(tool_icon(icon), label)
+            action = menu.addAction(label)
+            set_tool_icon(action, icon)
             action.setObjectName(f"expand-{name}")
             action.triggered.connect(lambda _checked=False, side=side: self.expand_side(side))
             self.expand_actions[name] = action

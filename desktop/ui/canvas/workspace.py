@@ -18,7 +18,7 @@ from desktop.ui.canvas.layers_panel import LayersPanel
 from desktop.ui.canvas.tool_options import ToolOptionsBar
 from desktop.ui.canvas.tool_strip import ToolStrip
 from desktop.ui.canvas.tools import TOOL_LABELS
-from desktop.ui.icons import tool_icon
+from desktop.ui.icons import set_tool_icon
 
 TOOL_KEYS = {"brush": "B", "eraser": "E", "select": "M", "move": "V", "pan": "H"}
 
@@ -106,7 +106,7 @@ class CanvasWorkspace(QObject):
         self.actions["invert-mask"].setToolTip("Invert the inpaint mask (Ctrl+Shift+I)")
         self.actions["clear-mask"].setToolTip("Clear the inpaint mask")
         for key in ("quick-mask", "invert-mask", "clear-mask"):
-            self.actions[key].setIcon(tool_icon(key))
+            set_tool_icon(self.actions[key], key)
         show = self._add("show-mask", "&View", "Show &Mask", self._show_mask)
         show.setCheckable(True)
         show.setChecked(True)
@@ -135,7 +135,7 @@ class CanvasWorkspace(QObject):
             action = self._add(f"tool-{tool}", "&Tools", TOOL_LABELS[tool], lambda _c=False, t=tool: self.tools.set_tool(t), key)
             action.setCheckable(True)
             action.setToolTip(f"{TOOL_LABELS[tool]} ({key})")
-            action.setIcon(tool_icon(tool))
+            set_tool_icon(action, tool)
             group.addAction(action)
         self.window.menus["&Tools"].addSeparator()
         self._add("bigger", "&Tools", "Bigger Brush", self.tools.grow, "]")
