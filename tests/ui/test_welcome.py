@@ -137,3 +137,19 @@ def test_the_window_shows_the_welcome_until_a_model_arrives(qtbot, app_paths, tm
         assert atelier.settings.extra_model_dirs == [str(folder)]
     finally:
         atelier.shutdown()
+
+
+def test_generate_with_no_model_says_what_to_do_and_queues_nothing(qtbot, start_atelier):
+    from PySide6.QtCore import Qt
+
+    from desktop.core.prompt_model import NO_MODEL
+
+    app = start_atelier({})
+    panel = app.window.prompt_panel
+    qtbot.waitUntil(app.welcome.isVisible)
+    assert panel.model_box.count() == 0
+    qtbot.keyClicks(panel.prompt, "a lighthouse")
+    qtbot.mouseClick(panel.generate_button, Qt.MouseButton.LeftButton)  # the welcome leaves Generate enabled
+    qtbot.waitUntil(lambda: NO_MODEL in panel.notice_text())
+    assert app.controller.idle and list(app.outputs_dir().rglob("*.png")) == []
+    assert app.welcome.isVisible()  # the way to a model is still on screen
