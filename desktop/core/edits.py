@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from desktop.core import blending
 from desktop.core.compositing import flatten, mask_bounds
 from desktop.core.document import Document, EditError, Layer, check_canvas_size
 from desktop.core.geometry import Rect
@@ -156,6 +157,18 @@ class SetLayerOpacity(_SetLayerValue):
         super().check(document)
         if not 0.0 <= float(self.value) <= 1.0:
             raise EditError(f"opacity goes from 0 to 1 (0% to 100%), got {self.value}")
+
+
+class SetLayerBlend(_SetLayerValue):
+    """Choose a layer's blend mode: one of the compositor's (desktop.core.blending.MODES)."""
+
+    label, key = "Layer blend mode", "blend"
+
+    def check(self, document: Document) -> None:
+        super().check(document)
+        if self.value not in blending.MODES:
+            names = ", ".join(mode.label for mode in blending.MODES.values())
+            raise EditError(f"Atelier cannot draw the blend mode {self.value!r}; choose one of {names}")
 
 
 class SetLayerSteering(_SetLayerValue):

@@ -1,4 +1,4 @@
-"""The layers panel: the document's layers top first, with visibility, names, order and opacity."""
+"""The layers panel: the document's layers top first, with visibility, names, order, opacity and blend mode."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from PySide6.QtCore import QModelIndex, QPoint, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QHBoxLayout,
     QLabel,
     QListWidget,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.core.blending import MODES as BLEND_MODES
 from desktop.core.blending import label as blend_label
 from desktop.core.document import Change, Document, EditError, Layer
 from desktop.core.edits import (
@@ -28,6 +30,7 @@ from desktop.core.edits import (
     MergeDown,
     MoveLayer,
     RenameLayer,
+    SetLayerBlend,
     SetLayerOpacity,
     SetLayerVisibility,
 )
@@ -63,6 +66,15 @@ class LayersPanel(QWidget):
         self.opacity.setObjectName("layer-opacity")
         self.opacity_label = QLabel("100%")
         self.opacity_label.setMinimumWidth(36)
+        # the compositor's own table, in its order; it shares the Opacity row so the list keeps its height
+        self.blend = QComboBox(toolTip="Blend mode: how the layer mixes with the layers below it")
+        self.blend.setObjectName("layer-blend")
+        self.blend.setAccessibleName("Blend")
+        for mode in BLEND_MODES.values():
+            self.blend.addItem(mode.label, mode.op)
+        self.blend.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.blend.setMinimumContentsLength(8)  # the dock is narrow; the open list shows the long names whole
+        self.blend.view().setMinimumWidth(self.blend.view().sizeHintForColumn(0) + 24)
         self.buttons = {}
         row = QHBoxLayout()
         row.setSpacing(2)
@@ -97,6 +109,7 @@ class LayersPanel(QWidget):
         opacity.addWidget(QLabel("Opacity"))
         opacity.addWidget(self.opacity, 1)
         opacity.addWidget(self.opacity_label)
+        opacity.addWidget(self.blend)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addLayout(opacity)
@@ -113,6 +126,7 @@ class LayersPanel(QWidget):
         self.opacity.sliderPressed.connect(self._start_opacity_gesture)
         self.opacity.sliderReleased.connect(self._end_opacity_gesture)
         self.opacity.valueChanged.connect(self._on_opacity)
+        self.blend.currentIndexChanged.connect(self._on_blend)
         self.rebuild()
 
     def set_document(self, document: Document | None) -> None:
@@ -222,6 +236,12 @@ class LayersPanel(QWidget):
         if layer_id and round(self.document.layer(layer_id).opacity * 100) != value:
             self._do(SetLayerOpacity(layer_id, value / 100, self._opacity_gesture))
 
+    def _on_blend(self, index: int) -> None:
+        op = self.blend.itemData(index)
+        layer_id = self._active_id()
+        if layer_id and op and self.document.layer(layer_id).blend != op and not self._do(SetLayerBlend(layer_id, op)):
+            self.rebuild()  # refused: show the layer's mode again
+
     # ------------------------------------------------------------------ showing the document
     def _on_change(self, change: Change) -> None:
         if change.kind in ("layers", "active", "size"):
@@ -263,6 +283,19 @@ class LayersPanel(QWidget):
         self.opacity.setValue(value)
         self.opacity.blockSignals(False)
         self.opacity_label.setText(f"{value}%")
+        self._show_blend(document.layer(active).blend if has_layer else None)
+
+    def _show_blend(self, op: str | None) -> None:
+        """Select the active layer's mode; one the compositor does not know (a Krita-only mode) is listed
+        after the table while that layer is active, so it shows and choosing it again changes nothing."""
+        self.blend.blockSignals(True)
+        while self.blend.count() > len(BLEND_MODES):
+            self.blend.removeItem(self.blend.count() - 1)
+        self.blend.setEnabled(op is not None)
+        if op is not None and op not in BLEND_MODES:
+            self.blend.addItem(blend_label(op), op)
+        self.blend.setCurrentIndex(max(0, self.blend.findData(op)) if op is not None else 0)
+        self.blend.blockSignals(False)
 
     def _icon(self, layer: Layer) -> QIcon:
         cached = self._icons.get(layer.id)
