@@ -72,7 +72,8 @@ class DocumentDisplay:
     def _signatures(self) -> dict[str, tuple]:
         """What decides how each layer looks on the canvas (not its name)."""
         return {
-            layer.id: (index, layer.x, layer.y, layer.width, layer.height, layer.visible, layer.opacity, id(layer.pixels))
+            layer.id: (index, layer.x, layer.y, layer.width, layer.height, layer.visible, layer.opacity, layer.blend,
+                       id(layer.pixels))
             for index, layer in enumerate(self.document.layers)
         }
 
