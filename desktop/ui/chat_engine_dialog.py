@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
-                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QRadioButton, QWidget
 
 from desktop.core.chat_server import check_api_key, check_server_url
 from desktop.core.messages import Cancelled, Failed
+from desktop.ui.engine_dialog_layout import lay_out_engine_dialog, say_problem
 
 LOCAL, SERVER = "local", "server"
 EXAMPLES = ("Ollama http://localhost:11434 · LM Studio http://localhost:1234/v1 · llama.cpp http://localhost:8080 · "
@@ -70,31 +70,8 @@ class ChatEngineDialog(QDialog):
         self.models.setEditable(True)  # a server that lists nothing may still serve a named model
         if model:
             self.models.addItem(model)
-        self.status = QLabel("Nothing is sent anywhere until you press Connect or Save with a server chosen.", self)
-        self.status.setObjectName("server-status")
-        self.status.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Address", self.url)
-        form.addRow("API key", self.key)
-        form.addRow("", self.key_note)
-        form.addRow(self.connect_button, self.models)
-        self.server_fields = QWidget(self)
-        self.server_fields.setLayout(form)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save |
-                                        QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.local)
-        layout.addWidget(self.server)
-        layout.addWidget(self.server_fields)
-        layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
-        self.server.toggled.connect(self.server_fields.setEnabled)
-        (self.server if engine == SERVER else self.local).setChecked(True)
-        self.server_fields.setEnabled(engine == SERVER)
-        self.url.textEdited.connect(lambda _text: self._check(quiet=True))
-        self.key.textEdited.connect(lambda _text: self._check(quiet=True))
+        lay_out_engine_dialog(self, "API key", self.key, self.key_note, self.models, "server-status",
+                              engine == SERVER)
 
     # ------------------------------------------------------------------ checks
     def _check(self, quiet: bool = False) -> tuple[str, str] | None:
@@ -104,7 +81,7 @@ class ChatEngineDialog(QDialog):
             key = check_api_key(self.key.text())
         except ValueError as error:
             if not quiet or self.url.text().strip():
-                self.status.setText(f"⚠ {str(error)[0].upper()}{str(error)[1:]}.")
+                say_problem(self.status, error)
             return None
         if quiet:
             self.status.setText(f"Will use {url}")

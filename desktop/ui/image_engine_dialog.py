@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit,
-                               QPushButton, QRadioButton, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import QButtonGroup, QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QRadioButton, QWidget
 
 from desktop.core.messages import Failed
 from desktop.core.server_address import AddressError, ServerAddress
 from desktop.core.server_messages import ServerModels, ServerModelsJob
+from desktop.ui.engine_dialog_layout import lay_out_engine_dialog, say_problem
 
 LOCAL, COMFYUI = "local", "comfyui"
 
@@ -64,31 +64,8 @@ class ImageEngineDialog(QDialog):
         self.checkpoints.setObjectName("comfyui-checkpoints")
         if checkpoint:
             self.checkpoints.addItem(checkpoint)
-        self.status = QLabel("Nothing is sent anywhere until you press Connect or Save with a server chosen.", self)
-        self.status.setObjectName("comfyui-status")
-        self.status.setWordWrap(True)
-        form = QFormLayout()
-        form.addRow("Address", self.url)
-        form.addRow("Token", self.token)
-        form.addRow("", self.token_note)
-        form.addRow(self.connect_button, self.checkpoints)
-        self.server_fields = QWidget(self)
-        self.server_fields.setLayout(form)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save |
-                                        QDialogButtonBox.StandardButton.Cancel, self)
-        self.buttons.accepted.connect(self.save)
-        self.buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.local)
-        layout.addWidget(self.server)
-        layout.addWidget(self.server_fields)
-        layout.addWidget(self.status)
-        layout.addWidget(self.buttons)
-        self.server.toggled.connect(self.server_fields.setEnabled)
-        (self.server if engine == COMFYUI else self.local).setChecked(True)
-        self.server_fields.setEnabled(engine == COMFYUI)
-        self.url.textEdited.connect(lambda _text: self._check(quiet=True))
-        self.token.textEdited.connect(lambda _text: self._check(quiet=True))
+        lay_out_engine_dialog(self, "Token", self.token, self.token_note, self.checkpoints, "comfyui-status",
+                              engine == COMFYUI)
 
     # ------------------------------------------------------------------ checks
     def _check(self, quiet: bool = False) -> ServerAddress | None:
@@ -97,8 +74,7 @@ class ImageEngineDialog(QDialog):
             address = ServerAddress.checked(self.url.text(), self.token.text())
         except AddressError as error:
             if not quiet or self.url.text().strip():
-                text = str(error)
-                self.status.setText(f"⚠ {text[0].upper()}{text[1:]}.")
+                say_problem(self.status, error)
             return None
         if quiet:
             self.status.setText(f"Will use {address.url}")
