@@ -39,3 +39,12 @@ def read_stdin_text(stream) -> str:
     except UnicodeDecodeError as error:
         raise ValueError(f"standard input is not valid UTF-8 text (byte {data[error.start]:#04x} at position "
                          f"{error.start}): convert it first, for example with iconv") from None
+
+
+def png_out_problem(out, given: str) -> str | None:
+    """Why `out` (a Path; `given` as the person wrote it) cannot take the PNG a command writes, or None."""
+    if out.suffix.lower() != ".png":
+        return f"--out must name a .png file, got {given!r}"
+    if not out.parent.exists():
+        return f"the folder {out.parent} does not exist"
+    return None

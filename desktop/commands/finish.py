@@ -25,14 +25,14 @@ def _fail(message: str, code: int = 2) -> int:
 
 
 def run(args) -> int:
+    from desktop.commands.arguments import png_out_problem
     from desktop.core.draft import DraftError, finishable, finished_params, finished_record, latents_path
 
     draft = Path(args.draft)
     out = Path(args.out) if args.out else draft.with_name(draft.stem + "-final.png")
-    if out.suffix.lower() != ".png":
-        return _fail(f"--out must name a .png file, got {args.out!r}")
-    if not out.parent.exists():
-        return _fail(f"the folder {out.parent} does not exist")
+    problem = png_out_problem(out, args.out)
+    if problem:
+        return _fail(problem)
     if out.resolve() == draft.resolve():
         return _fail("--out must not be the draft itself: the draft and its latents are kept")
     try:

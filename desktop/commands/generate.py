@@ -73,16 +73,16 @@ def parse_lora(text: str) -> tuple[str, float]:
 
 
 def run(args) -> int:
+    from desktop.commands.arguments import png_out_problem
     from desktop.core.models import IMAGE_KINDS, discover_models, resolve_model
     from desktop.core.params import GenerationParams, ParamError, parse_number, random_seed
     from desktop.core.paths import AppPaths, hf_cache_dir
     from desktop.core.settings import Settings
 
     out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        return _fail(f"--out must name a .png file, got {args.out!r}")
-    if not out.parent.exists():
-        return _fail(f"the folder {out.parent} does not exist")
+    problem = png_out_problem(out, args.out)
+    if problem:
+        return _fail(problem)
     try:
         params = GenerationParams(
             prompt=args.prompt, negative_prompt=args.negative, model=args.model,

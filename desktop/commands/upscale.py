@@ -63,6 +63,7 @@ def say(text: str) -> None:
 
 
 def run(args) -> int:
+    from desktop.commands.arguments import png_out_problem
     from PIL import Image, UnidentifiedImageError
 
     from desktop.core.atomic import write_bytes_atomic
@@ -71,10 +72,9 @@ def run(args) -> int:
     from desktop.core.upscalers import DEFAULT_OVERLAP, UpscaleError, check_scale, check_tile
 
     out = Path(args.out)
-    if out.suffix.lower() != ".png":
-        return _fail(f"--out must name a .png file, got {args.out!r}")
-    if not out.parent.exists():
-        return _fail(f"the folder {out.parent} does not exist")
+    problem = png_out_problem(out, args.out)
+    if problem:
+        return _fail(problem)
     try:
         scale, tile = check_scale(args.scale), check_tile(args.tile)
     except UpscaleError as error:
